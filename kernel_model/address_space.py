@@ -1,0 +1,111 @@
+"""AddressSpace: the regions of one process and the ranges between them (Kernel/VM/Space.cpp).
+
+Regions are kept sorted by base address; `bases` mirrors them for bisection.  Allocation is
+first-fit from USER_RANGE_BASE, trying the end of the highest region first so that a process that
+maps many regions does not rescan its whole map each time.
+"""
+from __future__ import annotations
+
+import bisect
+import errno
+
+from .kernel_error import KernelError
+from .physical_page import PAGE_SIZE
+from .region import Region
+
+USER_RANGE_BASE = 0x10000000
+USER_RANGE_END = 0x7FFF00000000
+
+
+class AddressSpace:
+    def __init__(self) -> None:
+        self.regions: list[Region] = []
+        self._bases: list[int] = []
+
+    def __len__(self) -> int:
+        return len(self.regions)
+
+    def _is_free(self, base: int, size: int) -> bool:
+        if base < USER_RANGE_BASE or base + size > USER_RANGE_END:
+            return False
+        i = bisect.bisect_left(self._bases, base + size)
+        return i == 0 or self.regions[i - 1].end <= base
+
+    def allocate_range(self, size: int, hint: int = 0, fixed: bool = False) -> int:
+        """A free base address for `size` bytes; ENOMEM if none (a non-fixed hint is retried anywhere)."""
+        if hint:
+            if self._is_free(hint, size):
+                return hint
+            if fixed:
+                raise KernelError(errno.ENOMEM, f"range {hint:#x}+{size:#x} is not free")
+        top = self.regions[-1].end if self.regions else USER_RANGE_BASE
+        if top + size <= USER_RANGE_END:
+            return top
+        candidate = USER_RANGE_BASE
+        for region in self.regions:
+            if region.base - candidate >= size:
+                return candidate
+            candidate = max(candidate, region.end)
+        if USER_RANGE_END - candidate >= size:
+            return candidate
+        raise KernelError(errno.ENOMEM, "address space exhausted")
+
+    def add(self, region: Region) -> None:
+        i = bisect.bisect_left(self._bases, region.base)
+        self._bases.insert(i, region.base)
+        self.regions.insert(i, region)
+
+    def remove(self, region: Region) -> None:
+        i = bisect.bisect_left(self._bases, region.base)
+        assert self.regions[i] is region
+        del self._bases[i]
+        del self.regions[i]
+        region.vmobject.regions.remove(region)
+        region.vmobject_ref.release()
+
+    def find(self, address: int) -> Region | None:
+        i = bisect.bisect_right(self._bases, address)
+        if i == 0:
+            return None
+        region = self.regions[i - 1]
+        return region if region.contains(address) else None
+
+    def find_exact(self, address: int, size: int) -> Region | None:
+        region = self.find(address)
+        if region is not None and region.base == address and region.size == size:
+            return region
+        return None
+
+    def intersecting(self, address: int, size: int) -> list[Region]:
+        end = address + size
+        i = max(0, bisect.bisect_right(self._bases, address) - 1)
+        found = []
+        while i < len(self.regions) and self.regions[i].base < end:
+            region = self.regions[i]
+            if region.end > address:
+                found.append(region)
+            i += 1
+        return found
+
+    def split_out(self, region: Region, address: int, size: int) -> None:
+        """Unmap [address, address+size) from `region`, keeping what lies before and after it."""
+        start = max(address, region.base)
+        end = min(address + size, region.end)
+        pieces = []
+        if start > region.base:
+            pieces.append((region.base, start - region.base, region.offset_pages))
+        if end < region.end:
+            pieces.append((end, region.end - end, region.offset_pages + (end - region.base) // PAGE_SIZE))
+        for base, length, offset in pieces:
+            self.add(Region(base, length, region.vmobject_ref.clone(region.vmobject_ref.holder),
+                            offset_pages=offset, readable=region.readable, writable=region.writable,
+                            executable=region.executable, shared=region.shared, stack=region.stack,
+                            syscall=region.syscall, mmap=region.mmap, name=region.name))
+        self.remove(region)
+
+    def remove_all(self) -> None:
+        for region in list(self.regions):
+            self.remove(region)
+
+    def virtual_size(self) -> int:
+        return sum(r.size for r in self.regions)

@@ -1,0 +1,146 @@
+"""Region: a mapped range of an address space backed by part of a VMObject (Kernel/VM/Region.cpp).
+
+`access()` runs the real fault paths page by page: a read of an unloaded inode page is an inode
+fault; a write to a zero/lazy slot is a zero fault; a write to a COW page is a COW fault.  Marker
+pages are mapped present and read-only, so reads of untouched anonymous memory never fault.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .anonymous_vm_object import AnonymousVMObject
+from .inode_vm_object import InodeVMObject
+from .page_fault_response import PageFaultResponse
+from .physical_page import PAGE_SIZE, PhysicalPage
+from .ref_counted import RefPtr
+
+if TYPE_CHECKING:
+    from .thread import Thread
+    from .vm_object import VMObject
+
+
+@dataclass
+class FaultCounts:
+    """Faults taken by one access; added to the faulting thread's counters."""
+
+    zero: int = 0
+    cow: int = 0
+    inode: int = 0
+
+    def total(self) -> int:
+        return self.zero + self.cow + self.inode
+
+
+class Region:
+    __slots__ = ("base", "size", "vmobject_ref", "offset_pages", "readable", "writable", "executable",
+                 "shared", "stack", "syscall", "mmap", "cacheable", "name")
+
+    def __init__(self, base: int, size: int, vmobject_ref: RefPtr["VMObject"], *, offset_pages: int = 0,
+                 readable: bool = True, writable: bool = True, executable: bool = False,
+                 shared: bool = False, stack: bool = False, syscall: bool = False, mmap: bool = True,
+                 name: str = "") -> None:
+        self.base = base
+        self.size = size
+        self.vmobject_ref = vmobject_ref
+        self.offset_pages = offset_pages
+        self.readable = readable
+        self.writable = writable
+        self.executable = executable
+        self.shared = shared
+        self.stack = stack
+        self.syscall = syscall
+        self.mmap = mmap
+        self.cacheable = True
+        self.name = name
+        vmobject_ref.get().regions.append(self)
+
+    @property
+    def vmobject(self) -> "VMObject":
+        return self.vmobject_ref.get()
+
+    @property
+    def end(self) -> int:
+        return self.base + self.size
+
+    @property
+    def page_count(self) -> int:
+        return self.size // PAGE_SIZE
+
+    def contains(self, address: int) -> bool:
+        return self.base <= address < self.base + self.size
+
+    def _slots(self) -> list:
+        first = self.offset_pages
+        return self.vmobject.physical_pages[first:first + self.page_count]
+
+    # -- statistics for /proc --------------------------------------------------------------------
+    def amount_resident(self) -> int:
+        slots = self._slots()
+        return sum(1 for p in slots if type(p) is PhysicalPage) * PAGE_SIZE
+
+    def amount_dirty(self) -> int:
+        """Anonymous: every resident page; inode objects never mark pages dirty."""
+        return self.amount_resident() if self.vmobject.is_anonymous else 0
+
+    def cow_pages(self) -> int:
+        vmobject = self.vmobject
+        cow_map = getattr(vmobject, "cow_map", None)
+        if cow_map is None:
+            return 0
+        return cow_map[self.offset_pages:self.offset_pages + self.page_count].count(1)
+
+    def pagemap(self) -> str:
+        """One char per page: P real page, Z zero/lazy marker, N not loaded."""
+        return "".join("P" if type(p) is PhysicalPage else ("N" if p is None else "Z") for p in self._slots())
+
+    def access_string(self) -> str:
+        return "".join(("r" if self.readable else "-", "w" if self.writable else "-",
+                        "x" if self.executable else "-"))
+
+    # -- faults ----------------------------------------------------------------------------------
+    def access(self, first_page: int, count: int, write: bool, faults: FaultCounts) -> PageFaultResponse:
+        """Touch `count` pages starting at region page `first_page`; stop at the first failure."""
+        if write and not self.writable or not write and not self.readable:
+            return PageFaultResponse.SHOULD_CRASH
+        vmobject = self.vmobject
+        start = self.offset_pages + first_page
+        stop = start + count
+        if isinstance(vmobject, AnonymousVMObject):
+            if not write:
+                return PageFaultResponse.CONTINUE
+            return self._write_anonymous(vmobject, start, stop, faults)
+        assert isinstance(vmobject, InodeVMObject)
+        slots = vmobject.physical_pages
+        for index in range(start, stop):
+            if slots[index] is None:
+                faults.inode += 1
+                response = vmobject.handle_inode_fault(index)
+                if response is not PageFaultResponse.CONTINUE:
+                    return response
+        return PageFaultResponse.CONTINUE
+
+    def _write_anonymous(self, vmobject: AnonymousVMObject, start: int, stop: int,
+                         faults: FaultCounts) -> PageFaultResponse:
+        # The hot loop of the model: locals instead of attribute lookups, kept readable.
+        mm = vmobject.mm
+        zero, lazy = mm.shared_zero_page, mm.lazy_committed_page
+        slots = vmobject.physical_pages
+        shared = self.shared
+        continue_ = PageFaultResponse.CONTINUE
+        for index in range(start, stop):
+            page = slots[index]
+            if page is lazy or page is zero:
+                faults.zero += 1
+                response = vmobject.handle_zero_fault(index)
+            elif not shared and vmobject.cow_map is not None and vmobject.cow_map[index]:
+                faults.cow += 1
+                response = vmobject.handle_cow_fault(index)
+            else:
+                continue
+            if response is not continue_:
+                return response
+        return continue_
+
+    def describe(self) -> str:
+        return f"region {self.name or '(anonymous)'} at {self.base:#x}"
