@@ -1,8 +1,8 @@
 """AddressSpace: the regions of one process and the ranges between them (Kernel/VM/Space.cpp).
 
 Regions are kept sorted by base address; `bases` mirrors them for bisection.  Allocation is
-first-fit from USER_RANGE_BASE, trying the end of the highest region first so that a process that
-maps many regions does not rescan its whole map each time.
+next-fit: it tries just after the previous allocation first, so a process that maps many regions
+does not rescan its whole map each time, and falls back to first-fit from USER_RANGE_BASE.
 """
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ class AddressSpace:
     def __init__(self) -> None:
         self.regions: list[Region] = []
         self._bases: list[int] = []
+        self._next_fit = USER_RANGE_BASE
 
     def __len__(self) -> int:
         return len(self.regions)
@@ -38,9 +39,9 @@ class AddressSpace:
                 return hint
             if fixed:
                 raise KernelError(errno.ENOMEM, f"range {hint:#x}+{size:#x} is not free")
-        top = self.regions[-1].end if self.regions else USER_RANGE_BASE
-        if top + size <= USER_RANGE_END:
-            return top
+        if self._is_free(self._next_fit, size):
+            self._next_fit += size
+            return self._next_fit - size
         candidate = USER_RANGE_BASE
         for region in self.regions:
             if region.base - candidate >= size:
@@ -57,7 +58,8 @@ class AddressSpace:
 
     def remove(self, region: Region) -> None:
         i = bisect.bisect_left(self._bases, region.base)
-        assert self.regions[i] is region
+        if self.regions[i] is not region:
+            raise ValueError(f"{region.describe()} is not in this address space")
         del self._bases[i]
         del self.regions[i]
         region.vmobject.regions.remove(region)
@@ -96,12 +98,13 @@ class AddressSpace:
             pieces.append((region.base, start - region.base, region.offset_pages))
         if end < region.end:
             pieces.append((end, region.end - end, region.offset_pages + (end - region.base) // PAGE_SIZE))
-        for base, length, offset in pieces:
-            self.add(Region(base, length, region.vmobject_ref.clone(region.vmobject_ref.holder),
-                            offset_pages=offset, readable=region.readable, writable=region.writable,
-                            executable=region.executable, shared=region.shared, stack=region.stack,
-                            syscall=region.syscall, mmap=region.mmap, name=region.name))
+        # Take the pieces' references before the old region lets go, so the object cannot die here.
+        refs = [region.vmobject_ref.clone(region.vmobject_ref.holder) for _ in pieces]
         self.remove(region)
+        for (base, length, offset), ref in zip(pieces, refs):
+            self.add(Region(base, length, ref, offset_pages=offset, readable=region.readable,
+                            writable=region.writable, executable=region.executable, shared=region.shared,
+                            stack=region.stack, syscall=region.syscall, mmap=region.mmap, name=region.name))
 
     def remove_all(self) -> None:
         for region in list(self.regions):

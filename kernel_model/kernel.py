@@ -136,7 +136,7 @@ class Kernel:
         return self.colonel if pid == 0 else self.processes.get(pid)
 
     def _running(self, pid: int) -> Process:
-        if type(pid) is not int or pid < 0:
+        if not _is_int(pid) or pid < 0:
             raise KernelError(errno.EINVAL, f"bad pid {pid!r}")
         process = self.processes.get(pid)
         if process is None or process.state != ProcessState.RUNNING:
@@ -167,10 +167,10 @@ class Kernel:
         with self.lock:
             if not isinstance(name, str) or not name or len(name) > 255 or any(c in name for c in "\0\n/"):
                 raise KernelError(errno.EINVAL, f"bad process name {name!r}")
-            if type(uid) is not int or not 0 <= uid < 1 << 32:
+            if not _is_int(uid) or not 0 <= uid < 1 << 32:
                 raise KernelError(errno.EINVAL, f"bad uid {uid!r}")
             gid = uid if gid is None else gid
-            if type(gid) is not int or not 0 <= gid < 1 << 32:
+            if not _is_int(gid) or not 0 <= gid < 1 << 32:
                 raise KernelError(errno.EINVAL, f"bad gid {gid!r}")
             if cmdline is not None and any("\0" in a for a in cmdline):
                 raise KernelError(errno.EINVAL, "NUL in cmdline")
@@ -278,21 +278,22 @@ class Kernel:
     def exit(self, pid: int, code: int = 0) -> None:
         with self.lock:
             process = self._running(pid)
-            if type(code) is not int or not 0 <= code <= 255:
+            if not _is_int(code) or not 0 <= code <= 255:
                 raise KernelError(errno.EINVAL, f"exit code must be 0..255, not {code!r}")
             self._die(process, code, 0, f"exit({code})")
 
     def kill(self, pid: int, sig: int) -> None:
         with self.lock:
-            if type(sig) is not int or not 0 <= sig <= SIGNAL_MAX:
+            if not _is_int(sig) or not 0 <= sig <= SIGNAL_MAX:
                 raise KernelError(errno.EINVAL, f"bad signal {sig!r}")
-            if type(pid) is not int or pid < 0:
+            if not _is_int(pid) or pid < 0:
                 raise KernelError(errno.EINVAL, f"bad pid {pid!r}")
             if pid == 0:
                 raise KernelError(errno.EPERM, "the colonel cannot be signalled")
             process = self.processes.get(pid)
             if process is None:
                 raise KernelError(errno.ESRCH, f"no process {pid}")
+            sig = int(sig)
             if sig == 0 or process.state != ProcessState.RUNNING or sig in _IGNORED_BY_DEFAULT:
                 return
             if sig in _STOP_SIGNALS:
@@ -400,7 +401,7 @@ class Kernel:
         """
         with self.lock:
             parent = self._running(pid)
-            if type(child) is not int or child < -1 or child == 0:
+            if not _is_int(child) or child < -1 or child == 0:
                 raise KernelError(errno.EINVAL, f"bad child pid {child!r}")
             if child == -1:
                 ready = next(iter(parent.wait_list), None)
@@ -439,7 +440,7 @@ class Kernel:
             process = self._running(pid)
             for value, what in ((size, "size"), (prot, "prot"), (flags, "flags"), (offset, "offset"),
                                 (addr, "address"), (fd, "fd")):
-                if type(value) is not int:
+                if not _is_int(value):
                     raise KernelError(errno.EINVAL, f"bad {what} {value!r}")
             if size <= 0 or size > MAX_SIZE:
                 raise KernelError(errno.EINVAL, f"bad size {size}")
@@ -512,7 +513,7 @@ class Kernel:
     def munmap(self, pid: int, addr: int, size: int) -> None:
         with self.lock:
             process = self._running(pid)
-            if type(addr) is not int or type(size) is not int or size <= 0 or size > MAX_SIZE \
+            if not _is_int(addr) or not _is_int(size) or size <= 0 or size > MAX_SIZE \
                     or addr < 0 or addr % PAGE_SIZE:
                 raise KernelError(errno.EINVAL, "bad munmap range")
             size = page_round_up(size)
@@ -531,7 +532,7 @@ class Kernel:
         """MADV_SET_VOLATILE / MADV_SET_NONVOLATILE on one whole purgeable region; 1 if it had been purged."""
         with self.lock:
             process = self._running(pid)
-            if type(addr) is not int or type(size) is not int or type(advice) is not int:
+            if not _is_int(addr) or not _is_int(size) or not _is_int(advice):
                 raise KernelError(errno.EINVAL, "bad madvise arguments")
             if size <= 0 or addr < 0 or addr % PAGE_SIZE or size > MAX_SIZE:
                 raise KernelError(errno.EINVAL, "bad madvise range")
@@ -558,7 +559,7 @@ class Kernel:
         """A descriptor for a new purgeable, committed anonymous object of `size` bytes."""
         with self.lock:
             process = self._running(pid)
-            if type(size) is not int or size <= 0 or size % PAGE_SIZE or size > MAX_SIZE:
+            if not _is_int(size) or size <= 0 or size % PAGE_SIZE or size > MAX_SIZE:
                 raise KernelError(errno.EINVAL, f"bad anon_create size {size!r}")
             vmobject = AnonymousVMObject.try_create_with_size(self.mm, size, AllocationStrategy.RESERVE,
                                                               purgeable=True)
@@ -595,7 +596,7 @@ class Kernel:
         """Touch [addr, addr+length): run the fault paths; a fault that fails kills the process."""
         with self.lock:
             process = self._running(pid)
-            if type(addr) is not int or type(length) is not int or addr < 0 or length <= 0 or length > MAX_SIZE:
+            if not _is_int(addr) or not _is_int(length) or addr < 0 or length <= 0 or length > MAX_SIZE:
                 raise KernelError(errno.EINVAL, "bad access range")
             return self._access(process, addr, length, write)
 
@@ -731,3 +732,8 @@ def _signal_name(sig: int) -> str:
         return _signal.Signals(sig).name
     except ValueError:
         return str(sig)
+
+
+def _is_int(value: object) -> bool:
+    """Integers (IntEnum members included), but not bools: validation for syscall arguments."""
+    return isinstance(value, int) and not isinstance(value, bool)
