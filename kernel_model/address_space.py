@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 import errno
+from dataclasses import dataclass
 
 from .kernel_error import KernelError
 from .physical_page import PAGE_SIZE
@@ -15,6 +16,24 @@ from .region import Region
 
 USER_RANGE_BASE = 0x10000000
 USER_RANGE_END = 0x7FFF00000000
+
+
+@dataclass(frozen=True, slots=True)
+class SpaceStats:
+    """Byte counts of one address space, as Space.cpp defines them for /proc/all."""
+
+    virtual: int = 0
+    resident: int = 0
+    dirty_private: int = 0
+    clean_inode: int = 0
+    shared: int = 0
+    purgeable_volatile: int = 0
+    purgeable_nonvolatile: int = 0
+    text: int = 0         # executable mappings (Linux statm "text")
+    data: int = 0         # private writable mappings (Linux statm "data")
+    stack: int = 0
+    file_resident: int = 0
+    shared_file: int = 0  # resident pages of MAP_SHARED file mappings (in both shared and file_resident)
 
 
 class AddressSpace:
@@ -112,3 +131,37 @@ class AddressSpace:
 
     def virtual_size(self) -> int:
         return sum(r.size for r in self.regions)
+
+    def stats(self) -> SpaceStats:
+        virtual = resident = dirty = shared = volatile = nonvolatile = text = data = stack = file_res = 0
+        shared_file = 0
+        clean_inode_objects: dict[int, int] = {}
+        for region in self.regions:
+            vmobject = region.vmobject
+            res = region.amount_resident()
+            virtual += region.size
+            resident += res
+            if vmobject.is_anonymous:
+                if not region.shared:
+                    dirty += res
+                if vmobject.is_purgeable:  # type: ignore[attr-defined]
+                    if vmobject.is_volatile:  # type: ignore[attr-defined]
+                        volatile += res
+                    else:
+                        nonvolatile += res
+            else:
+                file_res += res
+                shared_file += res if region.shared else 0
+                clean_inode_objects[id(vmobject)] = vmobject.amount_clean()  # type: ignore[attr-defined]
+            if region.shared:
+                shared += res
+            elif len(vmobject._family) > 1:
+                shared += vmobject.shared_page_count() * PAGE_SIZE if res else 0
+            if region.executable:
+                text += region.size
+            elif region.stack:
+                stack += region.size
+            elif region.writable and not region.shared:
+                data += region.size
+        return SpaceStats(virtual, resident, dirty, sum(clean_inode_objects.values()), shared, volatile,
+                          nonvolatile, text, data, stack, file_res, shared_file)

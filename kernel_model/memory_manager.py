@@ -144,6 +144,20 @@ class MemoryManager:
                         distinct.add(id(page))
             assert len(distinct) + 2 == self.used, f"{len(distinct)} real pages + 2 markers != used {self.used}"
 
+    def page_usage(self) -> dict[str, int]:
+        """Where the used pages are, for meminfo: volatile (reclaimable), inode (cache), shared."""
+        volatile = inode = anonymous = 0
+        with self._lock:
+            for vmobject in self.vmobjects.values():
+                real = vmobject.real_page_count()
+                if vmobject.is_inode:
+                    inode += real
+                elif getattr(vmobject, "is_volatile", False):
+                    volatile += real
+                else:
+                    anonymous += real
+        return {"volatile": volatile, "inode": inode, "anonymous": anonymous}
+
     def counters(self) -> dict[str, int]:
         return {"total": self.total, "used": self.used, "committed": self.committed,
                 "uncommitted": self.uncommitted}

@@ -76,8 +76,8 @@ class Region:
 
     # -- statistics for /proc --------------------------------------------------------------------
     def amount_resident(self) -> int:
-        slots = self._slots()
-        return sum(1 for p in slots if type(p) is PhysicalPage) * PAGE_SIZE
+        first = self.offset_pages
+        return self.vmobject.real_page_count(first, first + self.page_count) * PAGE_SIZE
 
     def amount_dirty(self) -> int:
         """Anonymous: every resident page; inode objects never mark pages dirty."""

@@ -1,0 +1,219 @@
+"""The thin fusepy adapter: paths in, ProcFS nodes out (SerenityOS FileSystem/ProcFS.cpp's role).
+
+Choices from ../shared/reference/fuse.md:
+- every regular file is opened with `direct_io` and reports st_size 0; its content is generated
+  once at open and served from that snapshot until release (seq_file-like, no torn reads);
+- `raw_fi` so open() can set direct_io per file; readdir returns (name, {'st_mode'}, 0) tuples so
+  `ls`/`find` need no extra stat per entry;
+- callbacks fusepy would register as no-ops are unregistered (libfuse answers them in C), except
+  getxattr/listxattr whose ENOTSUP answer stops `ls -l` from probing every file;
+- an open handle on a component takes a named strong reference ("open handle on /42 held by host
+  process 1234 (bash)"), which is what keeps an orphaned PID directory alive.
+"""
+from __future__ import annotations
+
+import errno
+import itertools
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+
+from fuse import FuseOSError, Operations, fuse_get_context
+
+from kernel_model.ref_counted import RefPtr
+
+from .component import DIR, LNK, Caller, Component, Node, ProcFSError
+from .host_caller import CallerResolver
+from .process_backend import LINUX, ProcessEntry, _Leaf
+from .registry import ProcFSComponentRegistry
+
+log = logging.getLogger("procsim.fuse")
+
+
+@dataclass
+class Handle:
+    node: Node
+    path: str
+    content: bytes = b""
+    ref: RefPtr | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def _entry_of(node: Node) -> ProcessEntry | None:
+    if isinstance(node, ProcessEntry):
+        return node
+    if isinstance(node, _Leaf):
+        return node.owner_entry
+    return None
+
+
+class ProcFSOperations(Operations):
+    use_ns = True
+
+    # Unregistered: libfuse answers these itself instead of a Python round trip (fuse.md 2.9).
+    flush = None
+    fsync = None
+    fsyncdir = None
+    access = None
+    utimens = None
+    setxattr = None
+    removexattr = None
+
+    def __init__(self, registry: ProcFSComponentRegistry, on_open_error=None) -> None:
+        self.registry = registry
+        self.root = registry.root
+        self.personality = registry.personality
+        self._resolver = CallerResolver()
+        self._handles: dict[int, Handle] = {}
+        self._next_fh = itertools.count(1)
+        self._lock = threading.Lock()  # protects _handles when FUSE runs multi-threaded
+
+    # -- plumbing --------------------------------------------------------------------------------
+    def caller(self) -> Caller:
+        uid, gid, tid = fuse_get_context()
+        return self._resolver.resolve(uid, gid, tid)
+
+    def resolve(self, path: str, caller: Caller) -> Node:
+        if path == "/":
+            return self.root
+        parts = path[1:].split("/")
+        try:
+            node = self.root.lookup_child(parts[0], caller, descending=len(parts) > 1)
+            for part in parts[1:]:
+                node = node.lookup(part, caller)
+        except ProcFSError as e:
+            raise FuseOSError(e.errno)
+        return node
+
+    def _attrs(self, node: Node, gone: bool = False) -> dict:
+        uid, gid = (0, 0) if gone else node.owner()
+        now = time.time_ns()
+        return {"st_mode": node.mode, "st_nlink": 2 if node.file_type == DIR else 1, "st_uid": uid,
+                "st_gid": gid, "st_size": 0, "st_atime": now, "st_mtime": now, "st_ctime": now}
+
+    def _add_handle(self, handle: Handle) -> int:
+        fh = next(self._next_fh)
+        with self._lock:
+            self._handles[fh] = handle
+        return fh
+
+    def _handle(self, fh: int) -> Handle:
+        handle = self._handles.get(fh)
+        if handle is None:
+            raise FuseOSError(errno.EBADF)
+        return handle
+
+    def _take_ref(self, node: Node, path: str, caller: Caller) -> RefPtr | None:
+        if isinstance(node, Component):
+            return node.try_ref(f"open handle on {path} held by {caller.describe()}")
+        return None
+
+    def _drop(self, fh: int) -> None:
+        with self._lock:
+            handle = self._handles.pop(fh, None)
+        if handle is not None and handle.ref is not None:
+            handle.ref.release()
+
+    def open_handles(self) -> list[Handle]:
+        with self._lock:
+            return list(self._handles.values())
+
+    # -- metadata --------------------------------------------------------------------------------
+    def getattr(self, path: str, fh=None) -> dict:
+        if fh is not None:  # fstat of an open file: answers even once the process is gone
+            handle = self._handles.get(fh.fh)
+            if handle is not None:
+                entry = _entry_of(handle.node)
+                return self._attrs(handle.node, gone=entry is not None and entry.is_gone())
+        return self._attrs(self.resolve(path, self.caller()))
+
+    def readlink(self, path: str) -> str:
+        caller = self.caller()
+        node = self.resolve(path, caller)
+        if node.file_type != LNK:
+            raise FuseOSError(errno.EINVAL)
+        try:
+            return node.readlink(caller)
+        except ProcFSError as e:
+            raise FuseOSError(e.errno)
+
+    def statfs(self, path: str) -> dict:
+        return {"f_bsize": 4096, "f_frsize": 4096, "f_blocks": 0, "f_bfree": 0, "f_bavail": 0,
+                "f_files": 0, "f_ffree": 0, "f_namemax": 255}
+
+    # -- directories -----------------------------------------------------------------------------
+    def opendir(self, path: str) -> int:
+        caller = self.caller()
+        node = self.resolve(path, caller)
+        if node.file_type != DIR:
+            raise FuseOSError(errno.ENOTDIR)
+        return self._add_handle(Handle(node, path, ref=self._take_ref(node, path, caller)))
+
+    def readdir(self, path: str, fh: int) -> list:
+        caller = self.caller()
+        handle = self._handles.get(fh) if fh else None
+        node = handle.node if handle is not None else self.resolve(path, caller)
+        try:
+            entries = node.list(caller)
+        except ProcFSError as e:
+            raise FuseOSError(e.errno)
+        return [".", ".."] + [(name, {"st_mode": mode}, 0) for name, mode in entries]
+
+    def releasedir(self, path: str, fh: int) -> int:
+        self._drop(fh)
+        return 0
+
+    # -- files -----------------------------------------------------------------------------------
+    def open(self, path: str, fi) -> int:
+        caller = self.caller()
+        node = self.resolve(path, caller)
+        if node.file_type == DIR:
+            raise FuseOSError(errno.EISDIR)
+        accmode = fi.flags & os.O_ACCMODE
+        if accmode != os.O_RDONLY and not node.writable:
+            raise FuseOSError(errno.EROFS)
+        try:
+            content = node.read(caller) if accmode != os.O_WRONLY else b""
+        except ProcFSError as e:
+            raise FuseOSError(e.errno)
+        fi.fh = self._add_handle(Handle(node, path, content, self._take_ref(node, path, caller)))
+        fi.direct_io = 1
+        return 0
+
+    def read(self, path: str, size: int, offset: int, fi) -> bytes:
+        handle = self._handle(fi.fh)
+        if self.personality == LINUX:
+            entry = _entry_of(handle.node)
+            if entry is not None and entry.is_gone():
+                raise FuseOSError(errno.ESRCH)  # Linux: a handle on a reaped process answers ESRCH
+        return handle.content[offset:offset + size]
+
+    def write(self, path: str, data: bytes, offset: int, fi) -> int:
+        handle = self._handle(fi.fh)
+        try:
+            handle.content = handle.node.write(self.caller(), data)
+        except ProcFSError as e:
+            raise FuseOSError(e.errno)
+        return len(data)
+
+    def truncate(self, path: str, length: int, fh=None) -> int:
+        node = self.resolve(path, self.caller())
+        if node.writable and length == 0:
+            return 0  # `echo cmd > sim/ctl` opens with O_TRUNC
+        raise FuseOSError(errno.EPERM)
+
+    def release(self, path: str, fi) -> int:
+        self._drop(fi.fh)
+        return 0
+
+    # -- everything that would change the tree ---------------------------------------------------
+    def _read_only(self, *args) -> int:
+        raise FuseOSError(errno.EROFS)
+
+    def _not_permitted(self, *args) -> int:
+        raise FuseOSError(errno.EPERM)
+
+    create = mkdir = mknod = unlink = rmdir = symlink = rename = link = _read_only
+    chmod = chown = _not_permitted

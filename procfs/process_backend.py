@@ -1,0 +1,584 @@
+"""Per-process ProcFS backend: `/PID/` and everything below it (SerenityOS ProcessSpecificExposed.cpp).
+
+Lifetime design of seeds 6a/6b: a ProcessDirectory holds a strong RefPtr to its Process; the
+files below it point back with WeakPtrs.  When the process is unregistered, the directory is
+*prepared for deletion* -- its Process pointer is cleared -- and unlinked from the root.  Whoever
+still holds the directory (an open handle) keeps an orphaned, process-less directory alive, and
+every operation through it fails with an errno instead of crashing or showing another process.
+
+What each operation answers once the process is gone depends on the personality chosen at mount
+(serenity.md G, linux_procfs.md 4): SerenityOS keeps listing and looking up the children of an
+orphaned directory and fails opens with ESRCH and readlinks with EFAULT; Linux fails every lookup
+below it with ESRCH and its listing with ENOENT.
+"""
+from __future__ import annotations
+
+import errno
+import json
+from typing import Callable, Iterable
+
+from kernel_model import Kernel, Process, ProcessState
+from kernel_model.object_registry import ObjectRegistry
+from kernel_model.physical_page import PAGE_SIZE
+from kernel_model.ref_counted import RefPtr, adopt_ref
+from kernel_model.weak_ptr import WeakPtr
+
+from .component import DIR, LNK, REG, Caller, Component, Node, ProcFSError
+from .global_backend import CLK_TCK, ticks
+
+SERENITY = "serenity"
+LINUX = "linux"
+PERSONALITIES = (SERENITY, LINUX)
+PF_KTHREAD = 0x00200000
+PF_RANDOMIZE = 0x00400000
+RLIM_INFINITY = 18446744073709551615
+
+
+def _dumps(value: object) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+def _kb(n: int) -> str:
+    return f"{n // 1024:>8} kB"
+
+
+class ProcessView:
+    """Formats one process (a live, dying or zombie Process) in both flavours.
+
+    Callers hold the kernel lock, so a view is a consistent snapshot of the process.
+    """
+
+    def __init__(self, process: Process, kernel: Kernel | None) -> None:
+        self.p = process
+        self.kernel = kernel
+
+    @classmethod
+    def of(cls, process: Process, kernel: Kernel | None) -> "ProcessView":
+        return cls(process, kernel)
+
+    @property
+    def zombie(self) -> bool:
+        return self.p.state != ProcessState.RUNNING
+
+    # -- shared facts ----------------------------------------------------------------------------
+    def linux_state(self) -> tuple[str, str]:
+        p = self.p
+        if p.state == ProcessState.DEAD:
+            return "Z", "Z (zombie)"
+        if p.state == ProcessState.DYING:
+            return "X", "X (dead)"
+        if p.stopped:
+            return "T", "T (stopped)"
+        if p.cpu_load > 0 or p.is_kernel:
+            return "R", "R (running)"
+        return "S", "S (sleeping)"
+
+    def comm(self) -> str:
+        return self.p.name[:15]
+
+    def tty_nr(self) -> int:
+        tty = self.p.tty
+        if tty.startswith("/dev/tty") and tty[8:].isdigit():
+            return (4 << 8) | int(tty[8:])
+        if tty.startswith("/dev/pts/") and tty[9:].isdigit():
+            return (136 << 8) | int(tty[9:])
+        return 0
+
+    # -- SerenityOS flavour ----------------------------------------------------------------------
+    def all_entry(self) -> dict:
+        p = self.p
+        stats = p.space.stats()
+        threads = []
+        if p.thread is not None:
+            t = p.thread
+            threads.append({
+                "tid": t.tid, "name": t.name, "times_scheduled": t.times_scheduled,
+                "time_user": t.time_user, "time_kernel": t.time_kernel, "state": t.state_name,
+                "cpu": t.cpu, "priority": t.priority, "syscall_count": t.syscall_count,
+                "inode_faults": t.inode_faults, "zero_faults": t.zero_faults, "cow_faults": t.cow_faults,
+                "file_read_bytes": t.file_read_bytes, "file_write_bytes": t.file_write_bytes,
+                "unix_socket_read_bytes": 0, "unix_socket_write_bytes": 0,
+                "ipv4_socket_read_bytes": 0, "ipv4_socket_write_bytes": 0})
+        pledge = "" if p.is_kernel else "".join(f"{promise} " for promise in p.pledge.split())
+        return {
+            "pledge": pledge, "veil": "" if p.is_kernel else p.veil, "pid": p.pid,
+            "pgid": 0 if p.tty == "notty" else p.pgid, "pgp": p.pgid, "sid": p.sid, "uid": p.uid,
+            "gid": p.gid, "ppid": p.ppid, "nfds": len(p.fds), "name": p.name, "executable": p.executable,
+            "tty": p.tty, "amount_virtual": stats.virtual, "amount_resident": stats.resident,
+            "amount_dirty_private": stats.dirty_private, "amount_clean_inode": stats.clean_inode,
+            "amount_shared": stats.shared, "amount_purgeable_volatile": stats.purgeable_volatile,
+            "amount_purgeable_nonvolatile": stats.purgeable_nonvolatile, "dumpable": p.dumpable,
+            "kernel": p.is_kernel, "threads": threads,
+        }
+
+    def vm_json(self) -> bytes:
+        regions = []
+        for r in self.p.space.regions:
+            vmobject = r.vmobject
+            entry: dict = {"readable": r.readable, "writable": r.writable, "executable": r.executable,
+                           "stack": r.stack, "shared": r.shared, "syscall": r.syscall,
+                           # quirk kept from SerenityOS: "purgeable" is true for every anonymous object
+                           "purgeable": vmobject.is_anonymous}
+            if vmobject.is_anonymous:
+                entry["volatile"] = vmobject.is_volatile  # type: ignore[attr-defined]
+            entry.update({"cacheable": r.cacheable, "address": r.base, "size": r.size,
+                          "amount_resident": r.amount_resident(), "amount_dirty": r.amount_dirty(),
+                          "cow_pages": r.cow_pages(), "name": r.name, "vmobject": vmobject.class_name,
+                          "pagemap": r.pagemap()})
+            regions.append(entry)
+        return _dumps(regions)
+
+    def fds_json(self) -> bytes:
+        fds = []
+        for fd, entry in sorted(self.p.fds.items()):
+            d = entry.description
+            fds.append({"fd": fd, "absolute_path": d.absolute_path, "seekable": d.seekable,
+                        "class": d.class_name, "offset": d.offset, "cloexec": entry.cloexec,
+                        "blocking": d.blocking, "can_read": d.readable, "can_write": d.writable})
+        return _dumps(fds)
+
+    def pledge_json(self) -> bytes:
+        return _dumps({"promises": self.p.pledge} if self.p.pledge else {})
+
+    def unveil_json(self) -> bytes:
+        return _dumps([{"path": path, "permissions": perms} for path, perms in self.p.unveiled])
+
+    def stack_json(self) -> bytes:
+        # A believable backtrace: kernel frames collapse to 0xdeadc0de for non-root callers in
+        # SerenityOS; the simulation has no real frames, so every caller sees the same addresses.
+        base = 0x08048000 + (self.p.pid % 97) * 0x1000
+        return _dumps([0xC0100000 + 0x1A4, 0xC0101000 + 0x2C, base + 0x130, base + 0x48])
+
+    # -- Linux flavour ---------------------------------------------------------------------------
+    def stat_line(self) -> bytes:
+        p = self.p
+        t = p.counters
+        letter, _ = self.linux_state()
+        zombie = self.zombie
+        stats = p.space.stats()
+        text = [r for r in p.space.regions if r.executable]
+        stack = [r for r in p.space.regions if r.stack]
+        startcode, endcode = (text[0].base, text[0].end) if text else (0, 0)
+        startstack = stack[0].end - 16 if stack else 0
+        tty = self.tty_nr()
+        fields = [
+            p.pid, f"({self.comm()})", letter, p.ppid, p.pgid, p.sid, tty, p.pgid if tty else -1,
+            PF_KTHREAD if p.is_kernel else PF_RANDOMIZE,
+            t.zero_faults + t.cow_faults, 0, t.inode_faults, 0,
+            ticks(t.time_user), ticks(t.time_kernel), ticks(p.dead_children_time_user),
+            ticks(p.dead_children_time_kernel), 20, 0, 1, 0, ticks(p.start_time),
+            0 if zombie else stats.virtual, 0 if zombie else stats.resident // PAGE_SIZE, RLIM_INFINITY,
+            0 if zombie else startcode, 0 if zombie else endcode, 0 if zombie else startstack,
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 17, t.cpu, 0, 0, 0, 0, 0,
+            0, 0, 0, 0, 0, 0, 0, p.wait_status() if p.state == ProcessState.DEAD else 0,
+        ]
+        assert len(fields) == 52
+        return (" ".join(str(f) for f in fields) + "\n").encode()
+
+    def status(self) -> bytes:
+        p = self.p
+        _, state = self.linux_state()
+        lines = [f"Name:\t{self.comm()}"]
+        if not self.zombie:
+            lines.append("Umask:\t0022")
+        lines += [f"State:\t{state}", f"Tgid:\t{p.pid}", "Ngid:\t0", f"Pid:\t{p.pid}", f"PPid:\t{p.ppid}",
+                  "TracerPid:\t0", f"Uid:\t{p.uid}\t{p.euid}\t{p.euid}\t{p.euid}",
+                  f"Gid:\t{p.gid}\t{p.egid}\t{p.egid}\t{p.egid}",
+                  f"FDSize:\t{0 if self.zombie else 64}", "Groups:\t", f"NStgid:\t{p.pid}", f"NSpid:\t{p.pid}",
+                  f"NSpgid:\t{p.pgid}", f"NSsid:\t{p.sid}", f"Kthread:\t{1 if p.is_kernel else 0}"]
+        if not self.zombie and not p.is_kernel:
+            s = p.space.stats()
+            lines += [f"VmPeak:\t{_kb(s.virtual)}", f"VmSize:\t{_kb(s.virtual)}", f"VmLck:\t{_kb(0)}",
+                      f"VmPin:\t{_kb(0)}", f"VmHWM:\t{_kb(s.resident)}", f"VmRSS:\t{_kb(s.resident)}",
+                      f"RssAnon:\t{_kb(s.resident - s.file_resident)}", f"RssFile:\t{_kb(s.file_resident)}",
+                      f"RssShmem:\t{_kb(0)}", f"VmData:\t{_kb(s.data)}", f"VmStk:\t{_kb(s.stack)}",
+                      f"VmExe:\t{_kb(s.text)}", f"VmLib:\t{_kb(0)}", f"VmPTE:\t{_kb(0)}", f"VmSwap:\t{_kb(0)}"]
+        lines += ["HugetlbPages:\t       0 kB", "CoreDumping:\t0", "THP_enabled:\t1", "Threads:\t1",
+                  "SigQ:\t0/96365"]
+        lines += [f"{k}:\t0000000000000000" for k in ("SigPnd", "ShdPnd", "SigBlk", "SigIgn", "SigCgt",
+                                                      "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")]
+        lines += ["NoNewPrivs:\t0", "Seccomp:\t0", "Cpus_allowed:\t3", "Cpus_allowed_list:\t0-1",
+                  "Mems_allowed:\t00000001", "Mems_allowed_list:\t0",
+                  f"voluntary_ctxt_switches:\t{p.counters.times_scheduled}", "nonvoluntary_ctxt_switches:\t0"]
+        return ("\n".join(lines) + "\n").encode()
+
+    def statm(self) -> bytes:
+        if self.zombie:
+            return b"0 0 0 0 0 0 0\n"
+        s = self.p.space.stats()
+        pages = [s.virtual, s.resident, s.shared + s.file_resident - s.shared_file, s.text, 0, s.data + s.stack, 0]
+        return (" ".join(str(v // PAGE_SIZE) for v in pages) + "\n").encode()
+
+    def cmdline(self) -> bytes:
+        if self.zombie or self.p.is_kernel:
+            return b""
+        return "".join(arg + "\0" for arg in self.p.cmdline).encode()
+
+    def environ(self) -> bytes:
+        if self.zombie:
+            raise ProcFSError(errno.ESRCH, "zombie has no environment")
+        return "".join(e + "\0" for e in self.p.environ).encode()
+
+    def maps(self) -> bytes:
+        lines = []
+        for r in self.p.space.regions:
+            vmobject = r.vmobject
+            inode = getattr(vmobject, "inode", None)
+            if inode is not None:
+                path, dev, ino = inode.path, "08:01", abs(hash(inode.path)) % 100000
+            else:
+                path, dev, ino = ("[stack]" if r.stack else f"[anon:{r.name}]" if r.name else ""), "00:00", 0
+            perms = r.access_string() + ("s" if r.shared else "p")
+            head = f"{r.base:08x}-{r.end:08x} {perms} {r.offset_pages * PAGE_SIZE:08x} {dev} {ino}"
+            lines.append(f"{head:<73}{path}".rstrip() if path else head)
+        return "".join(line + "\n" for line in lines).encode()
+
+    def smaps_rollup(self) -> bytes:
+        if self.zombie:
+            raise ProcFSError(errno.ESRCH, "zombie has no memory map")
+        regions = self.p.space.regions
+        s = self.p.space.stats()
+        low = regions[0].base if regions else 0
+        high = regions[-1].end if regions else 0
+        anon = s.resident - s.file_resident
+        private = s.resident - s.shared
+        rows = [("Rss", s.resident), ("Pss", private + s.shared // 2), ("Pss_Anon", anon),
+                ("Pss_File", s.file_resident), ("Pss_Shmem", 0), ("Shared_Clean", 0),
+                ("Shared_Dirty", s.shared), ("Private_Clean", s.file_resident),
+                ("Private_Dirty", max(0, private - s.file_resident)), ("Referenced", s.resident),
+                ("Anonymous", anon), ("LazyFree", 0), ("AnonHugePages", 0), ("ShmemPmdMapped", 0),
+                ("FilePmdMapped", 0), ("Shared_Hugetlb", 0), ("Private_Hugetlb", 0), ("Swap", 0),
+                ("SwapPss", 0), ("Locked", 0)]
+        head = f"{low:08x}-{high:08x} ---p 00000000 00:00 0"
+        body = "".join(f"{(k + ':'):<16}{v // 1024:>8} kB\n" for k, v in rows)
+        return f"{head:<73}[rollup]\n{body}".encode()
+
+
+# ---------------------------------------------------------------------------------------------
+# components
+# ---------------------------------------------------------------------------------------------
+Content = Callable[[ProcessView], bytes]
+Target = Callable[[Process], str]
+
+
+class FileSpec:
+    """What one per-process entry is: a file, a link or a subdirectory, with its mode."""
+
+    __slots__ = ("name", "file_type", "permissions", "content", "target", "directory")
+
+    def __init__(self, name: str, file_type: int, permissions: int, *, content: Content | None = None,
+                 target: Target | None = None, directory: "type[ProcessSubdirectory] | None" = None) -> None:
+        self.name = name
+        self.file_type = file_type
+        self.permissions = permissions
+        self.content = content
+        self.target = target
+        self.directory = directory
+
+
+def _exe_target(p: Process) -> str:
+    if not p.executable:
+        raise ProcFSError(errno.ENOENT, "no executable")
+    return p.executable
+
+
+class ProcessDirectory(Component):
+    """`/PID/`: holds its Process strongly until prepared for deletion."""
+
+    file_type = DIR
+
+    def __init__(self, registry: ObjectRegistry, process_ref: RefPtr[Process], personality: str,
+                 kernel: Kernel | None, strong_backrefs: bool = False) -> None:
+        process = process_ref.get()
+        super().__init__(registry, str(process.pid))
+        self.pid = process.pid
+        self.process_ref: RefPtr[Process] | None = process_ref
+        self.personality = personality
+        self.kernel = kernel
+        self.strong_backrefs = strong_backrefs  # the bug of 2021-06-12..07-01 (sim/bugs switch)
+        self.children: dict[str, RefPtr[ProcessEntry]] = {}
+        self.permissions = 0o500 if personality == SERENITY else 0o555
+
+    def describe(self) -> str:
+        state = "orphaned (process gone)" if self.process_ref is None else "linked"
+        return f"ProcFS directory /{self.pid} ({state})"
+
+    @property
+    def process(self) -> Process | None:
+        ref = self.process_ref
+        return None if ref is None else ref.get()
+
+    def owner(self) -> tuple[int, int]:
+        p = self.process
+        return (0, 0) if p is None else (p.euid, p.egid)
+
+    def specs(self) -> dict[str, FileSpec]:
+        return SERENITY_SPECS if self.personality == SERENITY else LINUX_SPECS
+
+    def child(self, name: str) -> "ProcessEntry":
+        """The child component for `name`, created lazily on first lookup (as in SerenityOS)."""
+        ref = self.children.get(name)
+        if ref is not None:
+            return ref.get()
+        spec = self.specs().get(name)
+        if spec is None:
+            raise ProcFSError(errno.ENOENT)
+        cls = spec.directory or ProcessEntry
+        entry = cls(self._registry, self, spec)
+        self.children[name] = adopt_ref(entry, f"PID directory /{self.pid}")
+        return entry
+
+    def lookup(self, name: str, caller: Caller) -> Node:
+        if self.process is None and self.personality == LINUX:
+            raise ProcFSError(errno.ESRCH, "process is gone")
+        return self.child(name)
+
+    def list(self, caller: Caller) -> Iterable[tuple[str, int]]:
+        if self.process is None and self.personality == LINUX:
+            raise ProcFSError(errno.ENOENT, "process is gone")
+        return [(name, spec.file_type | spec.permissions) for name, spec in self.specs().items()]
+
+    def prepare_for_deletion(self) -> None:
+        for ref in self.children.values():
+            ref.get().prepare_for_deletion()
+        if self.process_ref is not None:
+            ref, self.process_ref = self.process_ref, None
+            ref.release()
+
+    def _destroy(self) -> None:
+        for ref in self.children.values():
+            ref.release()
+        self.children.clear()
+        if self.process_ref is not None:
+            self.process_ref.release()
+            self.process_ref = None
+
+
+class ProcessEntry(Component):
+    """A file or link below `/PID/`; reaches its directory through a WeakPtr (seed 6b)."""
+
+    def __init__(self, registry: ObjectRegistry, directory: ProcessDirectory, spec: FileSpec) -> None:
+        super().__init__(registry, spec.name)
+        self.spec = spec
+        self.file_type = spec.file_type
+        self.permissions = spec.permissions
+        self.pid = directory.pid
+        self.personality = directory.personality
+        self.kernel = directory.kernel
+        self._strong_dir: RefPtr[ProcessDirectory] | None = None
+        if directory.strong_backrefs:
+            self._strong_dir = directory.ref(f"{spec.name} entry of /{directory.pid} (strong back-pointer bug)")
+        self.dir_link: WeakPtr[ProcessDirectory] = directory.make_weak_ptr()
+
+    def describe(self) -> str:
+        return f"ProcFS entry /{self.pid}/{self.name}"
+
+    def directory(self) -> ProcessDirectory | None:
+        if self._strong_dir is not None:
+            return self._strong_dir.get()
+        return self.dir_link.unsafe_ptr()
+
+    def process(self) -> Process:
+        """The live (or zombie) process, or ESRCH / EINVAL as SerenityOS's refresh_data answers."""
+        directory = self.directory()
+        if directory is None:
+            raise ProcFSError(errno.EINVAL, "parent directory pointer was cleared")
+        process = directory.process
+        if process is None:
+            raise ProcFSError(errno.ESRCH, "process is gone")
+        return process
+
+    def owner(self) -> tuple[int, int]:
+        directory = self.directory()
+        if directory is None:
+            return 0, 0
+        if self.spec.name in ("fd", "stacks") and self.personality == SERENITY:
+            return 0, 0
+        return directory.owner()
+
+    def is_gone(self) -> bool:
+        directory = self.directory()
+        return directory is None or directory.process is None
+
+    def read(self, caller: Caller) -> bytes:
+        if self.spec.content is None:
+            return super().read(caller)
+        kernel = self.kernel
+        lock = kernel.lock if kernel is not None else _NO_LOCK
+        with lock:
+            return self.spec.content(ProcessView(self.process(), kernel))
+
+    def readlink(self, caller: Caller) -> str:
+        if self.spec.target is None:
+            raise ProcFSError(errno.EINVAL)
+        try:
+            process = self.process()
+        except ProcFSError:
+            if self.personality == SERENITY:
+                raise ProcFSError(errno.EFAULT, "link generator failed: process is gone")
+            raise
+        if process.state != ProcessState.RUNNING:
+            raise ProcFSError(errno.ENOENT, "zombie")
+        return self.spec.target(process)
+
+    def prepare_for_deletion(self) -> None:
+        if self._strong_dir is None:
+            self.dir_link.clear()
+
+    def _destroy(self) -> None:
+        self.dir_link.clear()
+        if self._strong_dir is not None:
+            ref, self._strong_dir = self._strong_dir, None
+            ref.release()
+
+
+class _NoLock:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+_NO_LOCK = _NoLock()
+
+
+class ProcessSubdirectory(ProcessEntry):
+    """`fd/`, `stacks/` and `task/`: listings generated from the process each time."""
+
+    def names(self, process: Process) -> list[str]:
+        raise NotImplementedError
+
+    def entry(self, process: Process, name: str) -> Node:
+        raise NotImplementedError
+
+    def _process_for_listing(self) -> Process:
+        process = self.process()
+        return process
+
+    def list(self, caller: Caller) -> Iterable[tuple[str, int]]:
+        process = self._process_for_listing()
+        with self.kernel.lock if self.kernel is not None else _NO_LOCK:
+            return [(name, self.entry(process, name).mode) for name in self.names(process)]
+
+    def lookup(self, name: str, caller: Caller) -> Node:
+        try:
+            process = self.process()
+        except ProcFSError:
+            raise ProcFSError(errno.ENOENT)
+        with self.kernel.lock if self.kernel is not None else _NO_LOCK:
+            if name not in self.names(process):
+                raise ProcFSError(errno.ENOENT)
+            return self.entry(process, name)
+
+
+class _Leaf(Node):
+    """A generated entry inside fd/, stacks/ or task/ (no identity of its own)."""
+
+    def __init__(self, owner_entry: ProcessEntry, file_type: int, permissions: int,
+                 content: Callable[[], bytes] | None = None, target: str | None = None,
+                 children: dict[str, Node] | None = None) -> None:
+        self.owner_entry = owner_entry
+        self.file_type = file_type
+        self.permissions = permissions
+        self._content = content
+        self._target = target
+        self._children = children or {}
+
+    def owner(self) -> tuple[int, int]:
+        return self.owner_entry.owner()
+
+    def read(self, caller: Caller) -> bytes:
+        if self._content is None:
+            return super().read(caller)
+        kernel = self.owner_entry.kernel
+        with kernel.lock if kernel is not None else _NO_LOCK:
+            self.owner_entry.process()
+            return self._content()
+
+    def readlink(self, caller: Caller) -> str:
+        if self._target is None:
+            raise ProcFSError(errno.EINVAL)
+        return self._target
+
+    def lookup(self, name: str, caller: Caller) -> Node:
+        if not self.is_dir:
+            return super().lookup(name, caller)
+        child = self._children.get(name)
+        if child is None:
+            raise ProcFSError(errno.ENOENT)
+        return child
+
+    def list(self, caller: Caller) -> Iterable[tuple[str, int]]:
+        if not self.is_dir:
+            return super().list(caller)
+        return [(name, child.mode) for name, child in self._children.items()]
+
+
+class FdDirectory(ProcessSubdirectory):
+    def names(self, process: Process) -> list[str]:
+        return [str(fd) for fd in sorted(process.fds)]
+
+    def entry(self, process: Process, name: str) -> Node:
+        path = process.fds[int(name)].description.absolute_path
+        return _Leaf(self, LNK, 0o700 if self.personality == SERENITY else 0o500, target=path)
+
+
+class StacksDirectory(ProcessSubdirectory):
+    def names(self, process: Process) -> list[str]:
+        return [str(process.pid)] if process.thread is not None else []
+
+    def entry(self, process: Process, name: str) -> Node:
+        view = ProcessView(process, self.kernel)
+        return _Leaf(self, REG, 0o400, content=view.stack_json)
+
+    def _process_for_listing(self) -> Process:
+        return self.process()
+
+
+class TaskDirectory(ProcessSubdirectory):
+    def names(self, process: Process) -> list[str]:
+        return [str(process.pid)]
+
+    def entry(self, process: Process, name: str) -> Node:
+        view = ProcessView(process, self.kernel)
+        files: dict[str, Node] = {
+            "stat": _Leaf(self, REG, 0o444, content=view.stat_line),
+            "status": _Leaf(self, REG, 0o444, content=view.status),
+            "comm": _Leaf(self, REG, 0o444, content=lambda: (view.comm() + "\n").encode()),
+        }
+        return _Leaf(self, DIR, 0o555, children=files)
+
+
+def _comm(view: ProcessView) -> bytes:
+    return (view.comm() + "\n").encode()
+
+
+_SERENITY_ENTRIES = [
+    FileSpec("pledge", REG, 0o400, content=ProcessView.pledge_json),
+    FileSpec("unveil", REG, 0o400, content=ProcessView.unveil_json),
+    FileSpec("fd", DIR, 0o555, directory=FdDirectory),
+    FileSpec("fds", REG, 0o400, content=ProcessView.fds_json),
+    FileSpec("root", LNK, 0o777, target=lambda p: p.root),
+    FileSpec("vm", REG, 0o400, content=ProcessView.vm_json),
+    FileSpec("cwd", LNK, 0o777, target=lambda p: p.cwd),
+    FileSpec("exe", LNK, 0o777, target=_exe_target),
+    FileSpec("stacks", DIR, 0o555, directory=StacksDirectory),
+]
+_LINUX_ENTRIES = [
+    FileSpec("stat", REG, 0o444, content=ProcessView.stat_line),
+    FileSpec("status", REG, 0o444, content=ProcessView.status),
+    FileSpec("statm", REG, 0o444, content=ProcessView.statm),
+    FileSpec("cmdline", REG, 0o444, content=ProcessView.cmdline),
+    FileSpec("comm", REG, 0o444, content=_comm),
+    FileSpec("maps", REG, 0o444, content=ProcessView.maps),
+    FileSpec("smaps_rollup", REG, 0o444, content=ProcessView.smaps_rollup),
+    FileSpec("environ", REG, 0o400, content=ProcessView.environ),
+    FileSpec("task", DIR, 0o555, directory=TaskDirectory),
+]
+SERENITY_SPECS = {s.name: s for s in _SERENITY_ENTRIES + _LINUX_ENTRIES}
+# Under the linux personality fd/ is owned by the process and closed to others, as on Linux.
+LINUX_SPECS = {**SERENITY_SPECS, "fd": FileSpec("fd", DIR, 0o500, directory=FdDirectory)}
+
+__all__ = ["CLK_TCK", "FileSpec", "LINUX", "PERSONALITIES", "ProcessDirectory", "ProcessEntry",
+           "ProcessView", "SERENITY"]

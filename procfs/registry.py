@@ -1,0 +1,159 @@
+"""ProcFSComponentRegistry: the root directory and the kernel observer that fills it.
+
+The kernel tells the registry when a process is registered, finalized and reaped.  Registration
+creates `/PID/`; unregistration (at finalize under the serenity personality, at reap under linux,
+so a Linux zombie keeps its directory) prepares the directory for deletion and unlinks it.  The
+root's list holds one strong reference per directory; an open handle may hold another, which is
+what keeps an orphaned directory alive.  `orphans` finds such a directory again by PID -- weakly,
+so it never keeps one alive itself.
+"""
+from __future__ import annotations
+
+import errno
+import threading
+from collections import OrderedDict
+from typing import Iterable
+
+from kernel_model import Kernel, Process
+from kernel_model.object_registry import ObjectRegistry
+from kernel_model.ref_counted import RefPtr, adopt_ref
+from kernel_model.weak_ptr import WeakPtr
+
+from .component import Caller, GlobalDirectory, GlobalLink, Node, ProcFSError
+from .global_backend import GlobalBackend
+from .host_caller import host_cmdline, host_process_facts
+from .process_backend import LINUX, PERSONALITIES, SERENITY, ProcessDirectory, ProcessView
+
+
+class ProcFSComponentRegistry:
+    def __init__(self, kernel: Kernel, personality: str = SERENITY) -> None:
+        if personality not in PERSONALITIES:
+            raise ValueError(f"personality must be one of {PERSONALITIES}")
+        self.kernel = kernel
+        self.personality = personality
+        self.directories: dict[int, RefPtr[ProcessDirectory]] = {}
+        self.orphans: dict[int, WeakPtr[ProcessDirectory]] = {}
+        self.strong_backrefs = False   # sim/bugs/procfs_strong_backrefs
+        self._host_dirs: OrderedDict[int, RefPtr[ProcessDirectory]] = OrderedDict()
+        self._host_registry = ObjectRegistry()  # host-caller views are not kernel objects
+        self._host_lock = threading.Lock()      # protects _host_dirs
+        self.root = RootDirectory(self, GlobalBackend(kernel, ProcessView).entries(self._self_target))
+        with kernel.lock:
+            kernel.add_observer(self)
+            for process in kernel.processes.values():
+                if process.is_alive or personality == LINUX:
+                    self.on_process_registered(process)
+
+    @staticmethod
+    def _self_target(caller: Caller) -> str:
+        return str(caller.pid)
+
+    # -- kernel observer -------------------------------------------------------------------------
+    def on_process_registered(self, process: Process) -> None:
+        pid = process.pid
+        directory = ProcessDirectory(self.kernel.registry, process.ref(f"PID directory /{pid}"),
+                                     self.personality, self.kernel, self.strong_backrefs)
+        self.directories[pid] = adopt_ref(directory, "ProcFS root list")
+
+    def on_process_finalized(self, process: Process) -> None:
+        if self.personality == SERENITY:
+            self.unregister(process.pid)
+
+    def on_process_reaped(self, process: Process) -> None:
+        self.unregister(process.pid)
+
+    def unregister(self, pid: int) -> None:
+        ref = self.directories.pop(pid, None)
+        if ref is None:
+            return
+        directory = ref.get()
+        directory.prepare_for_deletion()
+        weak = directory.make_weak_ptr()
+        ref.release()
+        if not weak.is_null():
+            self.orphans[pid] = weak
+        self._prune_orphans()
+
+    def _prune_orphans(self) -> None:
+        for pid in [pid for pid, weak in self.orphans.items() if weak.is_null()]:
+            self.orphans.pop(pid).clear()
+
+    def orphaned_directory(self, pid: int) -> ProcessDirectory | None:
+        weak = self.orphans.get(pid)
+        return None if weak is None else weak.unsafe_ptr()
+
+    # -- the caller's own, hidden, directory -----------------------------------------------------
+    def host_directory(self, pid: int) -> ProcessDirectory | None:
+        """A read-only view of a host process (the caller), so `ps` can look itself up."""
+        with self._host_lock:
+            ref = self._host_dirs.get(pid)
+            if ref is not None:
+                self._host_dirs.move_to_end(pid)
+                return ref.get()
+        facts = host_process_facts(pid)
+        if not facts:
+            return None
+        uid = int(facts.get("Uid", "0") or 0)
+        process = Process(self._host_registry, pid, int(facts.get("PPid", "0") or 0), facts.get("Name", "?"),
+                          uid=uid, gid=int(facts.get("Gid", "0") or 0), cmdline=host_cmdline(pid),
+                          start_time=self.kernel.clock.now_ns())
+        process.tty = "notty"
+        process.thread.state = "Running"  # type: ignore[union-attr]
+        process_ref = adopt_ref(process, "host caller view")
+        directory = ProcessDirectory(self._host_registry, process_ref, self.personality, None)
+        with self._host_lock:
+            self._host_dirs[pid] = adopt_ref(directory, "host caller cache")
+            while len(self._host_dirs) > 32:
+                self._host_dirs.popitem(last=False)[1].release()
+        return directory
+
+
+class RootDirectory(GlobalDirectory):
+    """`/`: fixed entries first, then one directory per registered PID, ascending."""
+
+    def __init__(self, registry: ProcFSComponentRegistry, entries: Iterable[Node]) -> None:
+        super().__init__("", entries)
+        self.registry = registry
+
+    def lookup(self, name: str, caller: Caller) -> Node:
+        return self.lookup_child(name, caller, descending=False)
+
+    def lookup_child(self, name: str, caller: Caller, descending: bool) -> Node:
+        """Resolve a root entry; `descending` when the path goes on below it.
+
+        A PID that was allocated but is gone answers ENOENT for itself and ESRCH for anything
+        below it -- the path walk of a handle (fd, cwd) that still points into the directory.
+        """
+        child = self.children.get(name)
+        if child is not None:
+            return child
+        if not name.isdigit() or (len(name) > 1 and name[0] == "0"):
+            raise ProcFSError(errno.ENOENT)
+        pid = int(name)
+        registry = self.registry
+        ref = registry.directories.get(pid)
+        if ref is not None:
+            return ref.get()
+        if registry.kernel.was_allocated(pid):
+            if descending:
+                orphan = registry.orphaned_directory(pid)
+                if orphan is not None:
+                    return orphan
+                raise ProcFSError(errno.ESRCH, f"process {pid} is gone")
+            raise ProcFSError(errno.ENOENT)
+        if pid == caller.pid:
+            host = registry.host_directory(pid)
+            if host is not None:
+                return host
+        raise ProcFSError(errno.ENOENT)
+
+    def list(self, caller: Caller) -> Iterable[tuple[str, int]]:
+        entries = [(name, child.mode) for name, child in self.children.items()]
+        with self.registry.kernel.lock:
+            pids = list(self.registry.directories)
+        mode = 0o040500 if self.registry.personality == SERENITY else 0o040555
+        entries.extend((str(pid), mode) for pid in pids)
+        return entries
+
+    def add_link(self, name: str, target) -> None:
+        self.add(GlobalLink(name, target))

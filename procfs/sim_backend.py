@@ -1,0 +1,68 @@
+"""`sim/`: the simulation's own files in the mount -- the control file and its companions.
+
+procfs does not know the command language: the daemon hands in a Controller that executes one
+line and returns its result, raising an OSError-compatible error (ProcFSError or KernelError
+mapped by the caller) when it fails.  Only the mount owner (or root) may write `ctl`; the mode
+bits say so and `default_permissions` makes the kernel enforce them.
+"""
+from __future__ import annotations
+
+import errno
+from typing import Callable, Protocol
+
+from kernel_model import KernelError
+
+from .component import Caller, GlobalDirectory, GlobalFile, Node, ProcFSError
+
+MAX_CTL_WRITE = 64 * 1024
+
+
+class Controller(Protocol):
+    def execute(self, line: str, caller: Caller) -> str: ...
+
+
+class ControlFile(Node):
+    """`sim/ctl`: each write is one or more command lines, each run atomically on the kernel."""
+
+    writable = True
+
+    def __init__(self, controller: Controller, owner_uid: int, owner_gid: int) -> None:
+        self.name = "ctl"
+        self.controller = controller
+        self._owner = (owner_uid, owner_gid)
+        self.permissions = 0o600
+
+    def owner(self) -> tuple[int, int]:
+        return self._owner
+
+    def read(self, caller: Caller) -> bytes:
+        return b""
+
+    def write(self, caller: Caller, data: bytes) -> bytes:
+        if caller.uid not in (0, self._owner[0]):
+            raise ProcFSError(errno.EACCES, "only the mount owner may drive the simulation")
+        if len(data) > MAX_CTL_WRITE:
+            raise ProcFSError(errno.EINVAL, "command too long")
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ProcFSError(errno.EINVAL, "command is not UTF-8 text")
+        lines = [line for line in text.split("\n") if line.strip()]
+        if not lines:
+            raise ProcFSError(errno.EINVAL, "empty command")
+        results = []
+        for line in lines:
+            try:
+                results.append(self.controller.execute(line, caller))
+            except KernelError as e:
+                raise ProcFSError(e.errno, e.message) from None
+        return "".join(r + "\n" for r in results if r).encode()
+
+
+def build_sim_directory(controller: Controller, owner_uid: int, owner_gid: int,
+                        extra: list[Node] | None = None) -> GlobalDirectory:
+    return GlobalDirectory("sim", [ControlFile(controller, owner_uid, owner_gid), *(extra or [])])
+
+
+def text_file(name: str, generate: Callable[[Caller], str], permissions: int = 0o444) -> GlobalFile:
+    return GlobalFile(name, lambda caller: generate(caller).encode(), permissions)

@@ -1,0 +1,1 @@
+"""procsim: the simulation around the kernel model -- command language, runner, scenarios, CLI."""

@@ -1,0 +1,330 @@
+"""The one command language of procsim: `sim/ctl`, `procsim ctl`, scenario files and the event log.
+
+A command is one line, split like a shell would split it (quotes allowed), executed atomically
+under the kernel lock through the facade.  Failures raise KernelError with the kernel's errno;
+syntax errors are EINVAL.  Sizes accept 4096, 64K, 1M, 2G; addresses are decimal or 0x hex.
+See docs/commands.md for the grammar with examples.
+"""
+from __future__ import annotations
+
+import errno
+import shlex
+import signal
+from dataclasses import dataclass
+from typing import Callable, Protocol
+
+from kernel_model import Kernel, KernelError, mman
+
+MAX_LINE = 4096
+
+
+class Clock(Protocol):
+    """What `pause`, `resume` and `tick` drive (the simulation runner)."""
+
+    def pause(self) -> None: ...
+    def resume(self) -> None: ...
+    def tick(self, seconds: float) -> None: ...
+
+
+def syntax(message: str) -> KernelError:
+    return KernelError(errno.EINVAL, message)
+
+
+def parse_int(text: str, what: str) -> int:
+    try:
+        return int(text, 0)
+    except ValueError:
+        raise syntax(f"{what} must be a number, not {text!r}") from None
+
+
+_SUFFIX = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+
+
+def parse_size(text: str) -> int:
+    """4096, 64K, 1M, 2G (binary units; an optional trailing B or iB is accepted)."""
+    t = text.strip().lower().removesuffix("ib").removesuffix("b")
+    factor = 1
+    if t and t[-1] in _SUFFIX:
+        factor, t = _SUFFIX[t[-1]], t[:-1]
+    if not t or not t.lstrip("-").isdigit():
+        raise syntax(f"bad size {text!r}")
+    value = int(t) * factor
+    if value <= 0:
+        raise syntax(f"size must be positive, not {text!r}")
+    return value
+
+
+def parse_signal(text: str) -> int:
+    if text.lstrip("-").isdigit():
+        return int(text)
+    name = text.upper()
+    if not name.startswith("SIG"):
+        name = "SIG" + name
+    try:
+        return int(signal.Signals[name])
+    except KeyError:
+        raise syntax(f"unknown signal {text!r}") from None
+
+
+def signal_name(sig: int) -> str:
+    try:
+        return signal.Signals(sig).name
+    except ValueError:
+        return str(sig)
+
+
+@dataclass
+class Parsed:
+    """A command split into positional words and key=value options."""
+
+    name: str
+    args: list[str]
+    options: dict[str, str]
+    flags: set[str]
+
+
+def tokenize(line: str) -> Parsed:
+    """Split a line: key=value words are options, numeric words (and the first) are positional,
+    other bare words are flags (`shared`, `nohang`, ...)."""
+    if len(line) > MAX_LINE:
+        raise syntax(f"command longer than {MAX_LINE} bytes")
+    if any(ord(c) < 32 and c not in "\t" for c in line):
+        raise syntax("control characters in command")
+    try:
+        words = shlex.split(line, comments=True)
+    except ValueError as e:
+        raise syntax(f"cannot split command: {e}") from None
+    if not words:
+        raise syntax("empty command")
+    args, options, flags = [], {}, set()
+    for word in words[1:]:
+        key, eq, value = word.partition("=")
+        if eq and key.isidentifier():
+            if key in options:
+                raise syntax(f"option {key} given twice")
+            options[key] = value
+        elif not args or word[:1].isdigit() or (word[:1] == "-" and word[1:2].isdigit()):
+            args.append(word)  # the first argument, or anything numeric (PIDs, sizes, addresses)
+        else:
+            flags.add(word)
+    return Parsed(words[0].lower(), args, options, flags)
+
+
+def _need(parsed: Parsed, minimum: int, maximum: int, usage: str) -> None:
+    if not minimum <= len(parsed.args) <= maximum:
+        raise syntax(f"usage: {usage}")
+
+
+def _only(parsed: Parsed, options: set[str] = frozenset(), flags: set[str] = frozenset()) -> None:
+    unknown = set(parsed.options) - set(options)
+    if unknown:
+        raise syntax(f"unknown option {sorted(unknown)[0]}=")
+    bad = parsed.flags - set(flags)
+    if bad:
+        raise syntax(f"unknown word {sorted(bad)[0]!r}")
+
+
+HELP = """\
+spawn NAME [ppid=P] [uid=U] [gid=G] [program=PROG] [cmdline="ARGS..."]   -> PID
+fork PID                                     -> child PID
+exit PID [CODE]
+kill PID SIGNAL                              (number or name: 9, KILL, SIGKILL)
+wait PID [CHILD] [nohang]                    -> CHILD STATUS (0 0 if nohang and none ready)
+mmap PID SIZE [shared|private] [purgeable] [noreserve] [file=PATH] [fd=FD] [name=NAME] [prot=rw|r|rx] [addr=ADDR] [fixed]
+                                             -> address
+munmap PID ADDR SIZE
+read PID ADDR [LEN] / write PID ADDR [LEN]   -> pages=N zero=N cow=N inode=N killed=no|SIGNAL
+madvise PID ADDR SIZE volatile|nonvolatile   -> 1 if the memory had been purged, else 0
+anon_create PID SIZE                         -> fd
+open PID PATH                                -> fd (a simulated file; never the host's)
+load PID FRACTION                            (CPU share the process wants, 0..1)
+purge                                        -> pages purged
+tick SECONDS / pause / resume
+help"""
+
+
+class CommandInterpreter:
+    """Parses and executes commands against one kernel (and optionally a clock/runner)."""
+
+    def __init__(self, kernel: Kernel, clock: Clock | None = None,
+                 programs: Callable[[str], bool] | None = None) -> None:
+        self.kernel = kernel
+        self.clock = clock
+        self._program_exists = programs or (lambda name: True)
+        self._commands: dict[str, Callable[[Parsed], str]] = {
+            "spawn": self.spawn, "fork": self.fork, "exit": self.exit, "kill": self.kill,
+            "wait": self.wait, "mmap": self.mmap, "munmap": self.munmap, "read": self.read,
+            "write": self.write, "madvise": self.madvise, "anon_create": self.anon_create,
+            "open": self.open, "load": self.load, "purge": self.purge, "tick": self.tick,
+            "pause": self.pause, "resume": self.resume, "help": self.help,
+        }
+
+    def execute(self, line: str, caller: object = None) -> str:
+        """Run one command line; returns its result text (no trailing newline)."""
+        parsed = tokenize(line)
+        command = self._commands.get(parsed.name)
+        if command is None:
+            raise syntax(f"unknown command {parsed.name!r} (try: help)")
+        with self.kernel.lock:
+            result = command(parsed)
+            self.kernel.emit("command", line=" ".join(shlex.quote(w) for w in shlex.split(line, comments=True)),
+                             result=result)
+        return result
+
+    # -- process commands ------------------------------------------------------------------------
+    def spawn(self, p: Parsed) -> str:
+        _need(p, 1, 1, "spawn NAME [ppid=P] [uid=U] [gid=G] [program=PROG] [cmdline=...]")
+        _only(p, {"ppid", "uid", "gid", "program", "cmdline"})
+        program = p.options.get("program", "")
+        if program and not self._program_exists(program):
+            raise syntax(f"unknown program {program!r}")
+        cmdline = shlex.split(p.options["cmdline"]) if "cmdline" in p.options else None
+        ppid = parse_int(p.options["ppid"], "ppid") if "ppid" in p.options else None
+        uid = parse_int(p.options.get("uid", "0"), "uid")
+        gid = parse_int(p.options["gid"], "gid") if "gid" in p.options else None
+        return str(self.kernel.spawn(p.args[0], ppid=ppid, uid=uid, gid=gid, cmdline=cmdline, program=program))
+
+    def fork(self, p: Parsed) -> str:
+        _need(p, 1, 1, "fork PID")
+        _only(p)
+        return str(self.kernel.fork(parse_int(p.args[0], "PID")))
+
+    def exit(self, p: Parsed) -> str:
+        _need(p, 1, 2, "exit PID [CODE]")
+        _only(p)
+        code = parse_int(p.args[1], "exit code") if len(p.args) > 1 else 0
+        self.kernel.exit(parse_int(p.args[0], "PID"), code)
+        return ""
+
+    def kill(self, p: Parsed) -> str:
+        words = p.args + sorted(p.flags)
+        if len(words) != 2 or p.options:
+            raise syntax("usage: kill PID SIGNAL")
+        self.kernel.kill(parse_int(words[0], "PID"), parse_signal(words[1]))
+        return ""
+
+    def wait(self, p: Parsed) -> str:
+        _need(p, 1, 2, "wait PID [CHILD] [nohang]")
+        _only(p, flags={"nohang"})
+        child = parse_int(p.args[1], "child PID") if len(p.args) > 1 else -1
+        result = self.kernel.waitpid(parse_int(p.args[0], "PID"), child, "nohang" in p.flags)
+        return "0 0" if result is None else f"{result[0]} {result[1]}"
+
+    def load(self, p: Parsed) -> str:
+        _need(p, 2, 2, "load PID FRACTION")
+        _only(p)
+        try:
+            fraction = float(p.args[1])
+        except ValueError:
+            raise syntax(f"bad fraction {p.args[1]!r}") from None
+        self.kernel.set_cpu_load(parse_int(p.args[0], "PID"), fraction)
+        return ""
+
+    # -- memory commands -------------------------------------------------------------------------
+    def mmap(self, p: Parsed) -> str:
+        _need(p, 2, 2, "mmap PID SIZE [shared|private] [purgeable] [noreserve] [file=PATH] [fd=FD] [name=NAME]")
+        _only(p, {"file", "fd", "name", "prot", "addr"}, {"shared", "private", "purgeable", "noreserve", "fixed"})
+        pid = parse_int(p.args[0], "PID")
+        size = parse_size(p.args[1])
+        if {"shared", "private"} <= p.flags:
+            raise syntax("shared and private exclude each other")
+        if "file" in p.options and "fd" in p.options:
+            raise syntax("file= and fd= exclude each other")
+        flags = mman.MAP_SHARED if "shared" in p.flags else mman.MAP_PRIVATE
+        prot_text = p.options.get("prot", "rw" if "file" not in p.options else "r")
+        if not prot_text or set(prot_text) - set("rwx") or len(set(prot_text)) != len(prot_text):
+            raise syntax(f"bad prot {prot_text!r} (letters r, w, x)")
+        prot = sum(bit for letter, bit in (("r", mman.PROT_READ), ("w", mman.PROT_WRITE), ("x", mman.PROT_EXEC))
+                   if letter in prot_text)
+        flags |= mman.MAP_PURGEABLE if "purgeable" in p.flags else 0
+        flags |= mman.MAP_NORESERVE if "noreserve" in p.flags else 0
+        flags |= mman.MAP_FIXED if "fixed" in p.flags else 0
+        addr = parse_int(p.options["addr"], "address") if "addr" in p.options else 0
+        fd = -1
+        opened = None
+        with self.kernel.lock:
+            if "file" in p.options:
+                fd = opened = self.kernel.open(pid, p.options["file"])
+            elif "fd" in p.options:
+                fd = parse_int(p.options["fd"], "fd")
+            else:
+                flags |= mman.MAP_ANONYMOUS
+            try:
+                address = self.kernel.mmap(pid, size, prot, flags, fd=fd, addr=addr, name=p.options.get("name", ""))
+            finally:
+                if opened is not None:
+                    self.kernel.close(pid, opened)
+        return hex(address)
+
+    def munmap(self, p: Parsed) -> str:
+        _need(p, 3, 3, "munmap PID ADDR SIZE")
+        _only(p)
+        self.kernel.munmap(parse_int(p.args[0], "PID"), parse_int(p.args[1], "address"), parse_size(p.args[2]))
+        return ""
+
+    def _touch(self, p: Parsed, write: bool) -> str:
+        _need(p, 2, 3, f"{'write' if write else 'read'} PID ADDR [LEN]")
+        _only(p)
+        length = parse_size(p.args[2]) if len(p.args) > 2 else 1
+        r = self.kernel.access(parse_int(p.args[0], "PID"), parse_int(p.args[1], "address"), length, write)
+        killed = f"{signal_name(r.signal)} ({r.reason})" if r.killed else "no"
+        return f"pages={r.pages} zero={r.zero_faults} cow={r.cow_faults} inode={r.inode_faults} killed={killed}"
+
+    def read(self, p: Parsed) -> str:
+        return self._touch(p, False)
+
+    def write(self, p: Parsed) -> str:
+        return self._touch(p, True)
+
+    def madvise(self, p: Parsed) -> str:
+        _need(p, 3, 3, "madvise PID ADDR SIZE volatile|nonvolatile")
+        _only(p, flags={"volatile", "nonvolatile"})
+        if len(p.flags) != 1:
+            raise syntax("madvise needs exactly one of volatile, nonvolatile")
+        advice = mman.MADV_SET_VOLATILE if "volatile" in p.flags else mman.MADV_SET_NONVOLATILE
+        return str(self.kernel.madvise(parse_int(p.args[0], "PID"), parse_int(p.args[1], "address"),
+                                       parse_size(p.args[2]), advice))
+
+    def anon_create(self, p: Parsed) -> str:
+        _need(p, 2, 2, "anon_create PID SIZE")
+        _only(p)
+        return str(self.kernel.anon_create(parse_int(p.args[0], "PID"), parse_size(p.args[1])))
+
+    def open(self, p: Parsed) -> str:
+        words = p.args + sorted(p.flags)
+        if len(words) != 2 or p.options:
+            raise syntax("usage: open PID PATH")
+        return str(self.kernel.open(parse_int(words[0], "PID"), words[1]))
+
+    def purge(self, p: Parsed) -> str:
+        _need(p, 0, 0, "purge")
+        _only(p)
+        return str(self.kernel.purge())
+
+    # -- time ------------------------------------------------------------------------------------
+    def tick(self, p: Parsed) -> str:
+        _need(p, 1, 1, "tick SECONDS")
+        _only(p)
+        try:
+            seconds = float(p.args[0])
+        except ValueError:
+            raise syntax(f"bad seconds {p.args[0]!r}") from None
+        if not 0 <= seconds <= 86400 * 365:
+            raise syntax("tick takes 0 to one year of seconds")
+        (self.clock or self.kernel).tick(seconds)
+        return ""
+
+    def pause(self, p: Parsed) -> str:
+        _need(p, 0, 0, "pause")
+        if self.clock is not None:
+            self.clock.pause()
+        return ""
+
+    def resume(self, p: Parsed) -> str:
+        _need(p, 0, 0, "resume")
+        if self.clock is not None:
+            self.clock.resume()
+        return ""
+
+    def help(self, p: Parsed) -> str:
+        return HELP

@@ -1,0 +1,79 @@
+"""Shared fixtures: a real FUSE mount of a simulated system, always taken down again."""
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+
+from procsim.testing import FuseUnavailable, MountedSystem, fuse_unavailable_reason
+
+
+def pytest_addoption(parser):
+    parser.addoption("--run-slow", action="store_true", help="run long load and scale tests")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--run-slow"):
+        return
+    skip = pytest.mark.skip(reason="long run: use --run-slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def mount_system(tmp_path):
+    """Factory: mount_system(scenario=..., personality=...) -> MountedSystem; all unmounted after."""
+    mounts: list[MountedSystem] = []
+
+    def start(**kwargs) -> MountedSystem:
+        try:
+            mounted = MountedSystem.start(tmp_path / f"mnt{len(mounts)}", **kwargs)
+        except FuseUnavailable as e:
+            pytest.skip(f"FUSE unavailable: {e}")
+        mounts.append(mounted)
+        return mounted
+
+    yield start
+    for mounted in mounts:
+        mounted.stop()
+
+
+@pytest.fixture
+def mnt(mount_system) -> MountedSystem:
+    """The default scenario, serenity personality."""
+    return mount_system()
+
+
+def ours_left_behind() -> tuple[list[str], list[str]]:
+    with open("/proc/self/mounts") as f:
+        mounts = [line for line in f if line.startswith("procsim ")]
+    daemons = subprocess.run(["pgrep", "-af", "procsim.daemon"], capture_output=True, text=True).stdout.split("\n")
+    return mounts, [d for d in daemons if d.strip() and "pgrep" not in d]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def nothing_left_behind():
+    """After the whole run: no procsim mount and no daemon may remain."""
+    before = ours_left_behind()
+    yield
+    after = ours_left_behind()
+    assert after[0] == before[0], f"mounts left behind: {after[0]}"
+    assert after[1] == before[1], f"daemons left behind: {after[1]}"
+
+
+def require_fuse() -> None:
+    reason = fuse_unavailable_reason()
+    if reason:
+        pytest.skip(f"FUSE unavailable: {reason}")
+
+
+def run(cmd: list[str] | str, **kwargs) -> subprocess.CompletedProcess:
+    kwargs.setdefault("capture_output", True)
+    kwargs.setdefault("text", True)
+    kwargs.setdefault("timeout", 60)
+    return subprocess.run(cmd, shell=isinstance(cmd, str), **kwargs)
+
+
+os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")

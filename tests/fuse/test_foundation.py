@@ -1,0 +1,115 @@
+"""The mount lifecycle: mount, answer, unmount; crashes and stale mounts leave nothing dead."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from procsim.cli import is_mounted
+from procsim.testing import MountedSystem
+
+from ..conftest import require_fuse, run
+
+PROCSIM = [sys.executable, "-m", "procsim.cli"]
+
+
+def wait_unmounted(path, timeout=10):
+    deadline = time.monotonic() + timeout
+    while is_mounted(str(path)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not is_mounted(str(path))
+
+
+def test_mount_answers_and_umount_stops_the_daemon(tmp_path):
+    require_fuse()
+    mnt = tmp_path / "m"
+    mnt.mkdir()
+    result = run(PROCSIM + ["mount", str(mnt), "--scenario", "empty"])
+    assert result.returncode == 0, result.stderr
+    try:
+        assert "mounted at" in result.stdout
+        assert "1" in os.listdir(mnt) and "meminfo" in os.listdir(mnt)
+        assert (mnt / "1" / "comm").read_text() == "init\n"
+    finally:
+        result = run(PROCSIM + ["umount", str(mnt)])
+    assert result.returncode == 0, result.stderr
+    assert wait_unmounted(mnt) and os.listdir(mnt) == []
+    assert run(["pgrep", "-f", f"procsim.daemon {mnt}"]).returncode == 1  # no daemon left
+
+
+def test_mount_py_is_the_same_as_procsim_mount(tmp_path):
+    require_fuse()
+    mnt = tmp_path / "m"
+    mnt.mkdir()
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    result = run([sys.executable, os.path.join(repo, "mount.py"), str(mnt), "--scenario", "zombies"])
+    try:
+        assert result.returncode == 0, result.stderr
+        assert (mnt / "3" / "comm").read_text() == "leaky_parent\n"
+    finally:
+        run(PROCSIM + ["umount", str(mnt)])
+        wait_unmounted(mnt)
+
+
+def test_sigkill_of_the_daemon_leaves_no_dead_mount_and_the_mountpoint_works_again(mount_system):
+    mounted = mount_system(scenario="empty")
+    assert (mounted.path / "1" / "comm").exists()
+    os.kill(mounted.daemon.pid, signal.SIGKILL)
+    mounted.daemon.wait(10)
+    assert wait_unmounted(mounted.path), "auto_unmount did not remove the mount"
+    assert os.listdir(mounted.path) == []  # no 'Transport endpoint is not connected'
+    again = MountedSystem.start(mounted.path, scenario="empty")
+    try:
+        assert (mounted.path / "1" / "comm").read_text() == "init\n"
+    finally:
+        again.stop()
+
+
+def test_sigterm_unmounts_cleanly(mount_system):
+    mounted = mount_system(scenario="empty")
+    os.kill(mounted.daemon.pid, signal.SIGTERM)
+    assert mounted.daemon.wait(10) == 0
+    assert wait_unmounted(mounted.path)
+
+
+def test_a_stale_mount_is_cleared_with_a_message(mount_system):
+    mounted = mount_system(scenario="empty")
+    # Kill the auto_unmount helper first, then the daemon: the kernel mount stays, dead.
+    helpers = run(["pgrep", "-P", str(mounted.daemon.pid)]).stdout.split()
+    for pid in helpers:
+        os.kill(int(pid), signal.SIGKILL)
+    os.kill(mounted.daemon.pid, signal.SIGKILL)
+    mounted.daemon.wait(10)
+    time.sleep(0.2)
+    with pytest.raises(OSError) as e:
+        os.listdir(mounted.path)
+    assert e.value.errno == 107  # ENOTCONN: a dead mount
+    result = run(PROCSIM + ["mount", str(mounted.path), "--scenario", "empty"])
+    try:
+        assert result.returncode == 0, result.stderr
+        assert "cleared a stale mount" in result.stderr
+        assert (mounted.path / "1").exists()
+    finally:
+        run(PROCSIM + ["umount", str(mounted.path)])
+        wait_unmounted(mounted.path)
+
+
+@pytest.mark.parametrize("setup, message", [
+    ("missing", "does not exist"),
+    ("nonempty", "not empty"),
+])
+def test_bad_mountpoints_get_a_clear_error(tmp_path, setup, message):
+    require_fuse()
+    mnt = tmp_path / "m"
+    if setup == "nonempty":
+        mnt.mkdir()
+        (mnt / "file").write_text("x")
+    result = run(PROCSIM + ["mount", str(mnt)])
+    assert result.returncode != 0 and message in result.stderr
+
+
+def test_an_unknown_scenario_is_refused_before_mounting(tmp_path):
+    result = run(PROCSIM + ["mount", str(tmp_path), "--scenario", "no-such-scenario"])
+    assert result.returncode == 2 and "no built-in scenario" in result.stderr
