@@ -25,7 +25,7 @@ from fuse import FuseOSError, Operations, fuse_get_context
 from kernel_model.ref_counted import RefPtr
 
 from .component import DIR, LNK, Caller, Component, Node, ProcFSError
-from .host_caller import CallerResolver
+from .host_caller import CallerResolver, holds_handle_into
 from .process_backend import LINUX, ProcessEntry, _Leaf
 from .registry import ProcFSComponentRegistry
 
@@ -61,9 +61,12 @@ class ProcFSOperations(Operations):
     setxattr = None
     removexattr = None
 
-    def __init__(self, registry: ProcFSComponentRegistry, on_open_error=None) -> None:
+    def __init__(self, registry: ProcFSComponentRegistry, mountpoint: str = "") -> None:
         self.registry = registry
         self.root = registry.root
+        self.mountpoint = os.path.realpath(mountpoint) if mountpoint else ""
+        if self.mountpoint:
+            self.root.handle_oracle = lambda caller, pid: holds_handle_into(caller.pid, f"{self.mountpoint}/{pid}")
         self.personality = registry.personality
         self._resolver = CallerResolver()
         self._handles: dict[int, Handle] = {}
@@ -84,6 +87,7 @@ class ProcFSOperations(Operations):
             for part in parts[1:]:
                 node = node.lookup(part, caller)
         except ProcFSError as e:
+            log.debug("resolve %s for %s: %s", path, caller.describe(), errno.errorcode.get(e.errno))
             raise FuseOSError(e.errno)
         return node
 
@@ -188,6 +192,9 @@ class ProcFSOperations(Operations):
             entry = _entry_of(handle.node)
             if entry is not None and entry.is_gone():
                 raise FuseOSError(errno.ESRCH)  # Linux: a handle on a reaped process answers ESRCH
+        base = handle.extra.get("result_offset", 0)
+        if offset >= base:
+            offset -= base  # a result reads from where the write left the file position
         return handle.content[offset:offset + size]
 
     def write(self, path: str, data: bytes, offset: int, fi) -> int:
@@ -196,6 +203,7 @@ class ProcFSOperations(Operations):
             handle.content = handle.node.write(self.caller(), data)
         except ProcFSError as e:
             raise FuseOSError(e.errno)
+        handle.extra["result_offset"] = offset + len(data)
         return len(data)
 
     def truncate(self, path: str, length: int, fh=None) -> int:

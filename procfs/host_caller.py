@@ -6,6 +6,7 @@ caller's own PID then resolves as a hidden directory so that `ps`, which looks i
 """
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 
@@ -59,3 +60,28 @@ class CallerResolver:
                 if len(self._cache) > self._size:
                     self._cache.popitem(last=False)
         return Caller(uid, gid, hit[0], hit[1])
+
+
+def holds_handle_into(pid: int, directory: str) -> bool:
+    """Whether host process `pid` has its cwd or an open fd at or below `directory`.
+
+    This stands in for what libfuse's path API cannot tell us: whether a lookup comes from a
+    fresh path or from a handle (fd, cwd) that still points into a directory.  A directory whose
+    dentry the kernel dropped reads back with a " (deleted)" suffix, which the prefix test covers.
+    """
+    def inside(link: str) -> bool:
+        return link == directory or link.startswith(directory + "/") or link.startswith(directory + " (deleted)")
+
+    base = f"{_HOST_PROC}/{pid}"
+    try:
+        if inside(os.readlink(f"{base}/cwd")):
+            return True
+        for fd in os.listdir(f"{base}/fd"):
+            try:
+                if inside(os.readlink(f"{base}/fd/{fd}")):
+                    return True
+            except OSError:
+                continue
+    except OSError:
+        return False
+    return False

@@ -422,8 +422,7 @@ class ProcessEntry(Component):
         return self.spec.target(process)
 
     def prepare_for_deletion(self) -> None:
-        if self._strong_dir is None:
-            self.dir_link.clear()
+        """Files keep their weak back-pointer (an open then answers ESRCH); subdirectories clear it."""
 
     def _destroy(self) -> None:
         self.dir_link.clear()
@@ -445,6 +444,11 @@ _NO_LOCK = _NoLock()
 
 class ProcessSubdirectory(ProcessEntry):
     """`fd/`, `stacks/` and `task/`: listings generated from the process each time."""
+
+    def prepare_for_deletion(self) -> None:
+        # As fd/ and stacks/ do in SerenityOS: forget the directory, so a later listing is EINVAL.
+        if self._strong_dir is None:
+            self.dir_link.clear()
 
     def names(self, process: Process) -> list[str]:
         raise NotImplementedError

@@ -114,6 +114,7 @@ class RootDirectory(GlobalDirectory):
     def __init__(self, registry: ProcFSComponentRegistry, entries: Iterable[Node]) -> None:
         super().__init__("", entries)
         self.registry = registry
+        self.handle_oracle = lambda caller, pid: False  # set by the FUSE adapter
 
     def lookup(self, name: str, caller: Caller) -> Node:
         return self.lookup_child(name, caller, descending=False)
@@ -121,8 +122,11 @@ class RootDirectory(GlobalDirectory):
     def lookup_child(self, name: str, caller: Caller, descending: bool) -> Node:
         """Resolve a root entry; `descending` when the path goes on below it.
 
-        A PID that was allocated but is gone answers ENOENT for itself and ESRCH for anything
-        below it -- the path walk of a handle (fd, cwd) that still points into the directory.
+        A PID that was allocated but is gone answers ENOENT to a fresh path.  A walk that comes
+        through a handle (an fd or a cwd still inside the directory) gets what the handle would:
+        ESRCH, or -- serenity personality -- the orphaned directory itself while it is held open.
+        The kernel's permission check sends such walks as a lookup of `/PID` first, so the caller
+        is asked whether it holds a handle there (`handle_oracle`).
         """
         child = self.children.get(name)
         if child is not None:
@@ -135,9 +139,9 @@ class RootDirectory(GlobalDirectory):
         if ref is not None:
             return ref.get()
         if registry.kernel.was_allocated(pid):
-            if descending:
+            if descending or self.handle_oracle(caller, pid):
                 orphan = registry.orphaned_directory(pid)
-                if orphan is not None:
+                if orphan is not None and registry.personality == SERENITY:
                     return orphan
                 raise ProcFSError(errno.ESRCH, f"process {pid} is gone")
             raise ProcFSError(errno.ENOENT)

@@ -49,11 +49,12 @@ def build_system(options: MountOptions) -> tuple[Kernel, ProcFSComponentRegistry
 
 
 def serve(options: MountOptions) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.basicConfig(level=logging.DEBUG if os.environ.get("PROCSIM_DEBUG") else logging.WARNING,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
     kernel, registry, _, runner = build_system(options)
     kernel.log(f"procsim: mounting at {options.mountpoint} (personality {options.personality})")
     runner.start()
-    operations = ProcFSOperations(registry)
+    operations = ProcFSOperations(registry, options.mountpoint)
     try:
         FUSE(operations, options.mountpoint, foreground=True, nothreads=True, raw_fi=True,
              default_permissions=True, auto_unmount=True, allow_other=options.allow_other,
