@@ -1,0 +1,89 @@
+"""Unmodified psutil reads the mount through PROCFS_PATH; its answers match the kernel's /all."""
+import json
+
+import psutil
+import pytest
+
+
+@pytest.fixture
+def ps(mount_system):
+    """psutil pointed at a linux-personality mount of the zombies scenario, plus the kernel's view."""
+    mounted = mount_system(scenario="default", personality="linux")
+    old = psutil.PROCFS_PATH
+    psutil.PROCFS_PATH = str(mounted.path)
+    try:
+        yield mounted
+    finally:
+        psutil.PROCFS_PATH = old
+
+
+def kernel_view(mounted) -> dict[int, dict]:
+    data = json.loads((mounted.path / "all").read_text())
+    return {p["pid"]: p for p in data["processes"] if p["pid"] != 0}
+
+
+def test_pids_and_process_iter_match_the_kernel(ps):
+    kernel = kernel_view(ps)
+    assert psutil.pids() == sorted(kernel)
+    seen = {p.info["pid"]: p.info for p in psutil.process_iter(["pid", "name", "ppid", "status", "memory_info"])}
+    assert set(seen) == set(kernel)
+    for pid, info in seen.items():
+        k = kernel[pid]
+        assert info["name"] == k["name"][:15] and info["ppid"] == k["ppid"]
+        if k["threads"]:
+            assert info["memory_info"].rss == k["amount_resident"]
+            assert info["memory_info"].vms == k["amount_virtual"]
+            assert info["status"] in ("running", "sleeping")
+        else:
+            assert info["status"] == "zombie"
+
+
+def test_a_zombie_is_a_zombie_process_to_psutil(ps):
+    zombies = [pid for pid, k in kernel_view(ps).items() if not k["threads"]]
+    assert zombies, "the default scenario has zombies"
+    process = psutil.Process(zombies[0])
+    assert process.status() == psutil.STATUS_ZOMBIE
+    with pytest.raises(psutil.ZombieProcess):
+        process.cmdline()
+    with pytest.raises(psutil.ZombieProcess):
+        process.environ()
+
+
+def test_names_cmdlines_parents_children_and_times(ps):
+    kernel = kernel_view(ps)
+    browser = next(pid for pid, k in kernel.items() if k["name"] == "Browser")
+    p = psutil.Process(browser)
+    assert p.cmdline() == ["/bin/Browser", "https://serenityos.org"]
+    assert p.ppid() == kernel[browser]["ppid"] and p.parent().pid == kernel[browser]["ppid"]
+    assert p.uids().real == kernel[browser]["uid"] == 100
+    assert p.num_threads() == 1
+    assert p.create_time() >= psutil.boot_time()
+    leaky = next(pid for pid, k in kernel.items() if k["name"] == "leaky_parent")
+    children = {c.pid for c in psutil.Process(leaky).children()}
+    assert children == {pid for pid, k in kernel.items() if k["ppid"] == leaky}
+    assert p.memory_full_info().uss > 0
+    assert p.exe() == "/bin/Browser" and p.cwd() == "/"
+
+
+def test_system_memory_boot_time_and_cpu_times(ps):
+    memstat = json.loads((ps.path / "memstat").read_text())
+    vm = psutil.virtual_memory()
+    total_pages = memstat["user_physical_allocated"] + memstat["user_physical_available"]
+    assert vm.total == total_pages * 4096
+    assert vm.free == memstat["user_physical_available"] * 4096
+    assert psutil.swap_memory().total == 0
+    assert psutil.boot_time() == 1767225600
+    times = psutil.cpu_times()
+    assert times.user >= 0 and times.idle > 0
+
+
+def test_a_process_that_vanishes_is_no_such_process(ps):
+    pid = int(ps.ctl("spawn shortlived ppid=0"))  # no parent to wait: freed at once when it dies
+    process = psutil.Process(pid)
+    assert process.name() == "shortlived"
+    ps.ctl(f"kill {pid} KILL")   # no living parent: freed at once
+    assert not process.is_running()
+    with pytest.raises(psutil.NoSuchProcess):
+        process.status()
+    with pytest.raises(psutil.NoSuchProcess):
+        psutil.Process(pid)
