@@ -1,0 +1,163 @@
+"""File formats and modes, read straight from the backends (no FUSE): fast and exact."""
+import errno
+import json
+import re
+import stat
+
+import pytest
+
+from kernel_model import Kernel, mman
+from procfs.component import Caller, ProcFSError
+from procfs.registry import ProcFSComponentRegistry
+
+ROOT = Caller(0, 0, 999999, "pytest")
+PAGE = 4096
+
+
+@pytest.fixture(params=["serenity", "linux"])
+def system(request):
+    kernel = Kernel(1 << 26, orphan_policy=request.param)
+    registry = ProcFSComponentRegistry(kernel, request.param)
+    init = kernel.spawn("SystemServer", cmdline=["/bin/SystemServer"])
+    shell = kernel.spawn("Shell", ppid=init, uid=100, environ=["HOME=/home/anon"])
+    addr = kernel.mmap(shell, 8 * PAGE, flags=mman.MAP_PRIVATE | mman.MAP_ANONYMOUS | mman.MAP_PURGEABLE, name="cache")
+    kernel.access(shell, addr, 3 * PAGE, write=True)
+    zombie = kernel.spawn("zombie", ppid=shell)
+    kernel.exit(zombie, 3)
+    kernel.set_cpu_load(shell, 0.5)
+    kernel.tick(2)
+    return kernel, registry, {"init": init, "shell": shell, "zombie": zombie, "addr": addr}
+
+
+def read(registry, path):
+    node = registry.root
+    for part in path.strip("/").split("/"):
+        node = node.lookup(part, ROOT) if node is not registry.root else registry.root.lookup_child(part, ROOT, False)
+    return node.read(ROOT).decode()
+
+
+def test_all_has_the_serenity_keys_in_order_with_the_colonel_first(system):
+    kernel, registry, pids = system
+    data = json.loads(read(registry, "all"))
+    assert list(data) == ["processes", "total_time", "total_time_kernel"]
+    first = data["processes"][0]
+    assert first["pid"] == 0 and first["name"] == "colonel" and first["kernel"] is True
+    keys = ["pledge", "veil", "pid", "pgid", "pgp", "sid", "uid", "gid", "ppid", "nfds", "name", "executable",
+            "tty", "amount_virtual", "amount_resident", "amount_dirty_private", "amount_clean_inode",
+            "amount_shared", "amount_purgeable_volatile", "amount_purgeable_nonvolatile", "dumpable", "kernel",
+            "threads"]
+    assert all(list(p) == keys for p in data["processes"])
+    by_pid = {p["pid"]: p for p in data["processes"]}
+    assert by_pid[pids["zombie"]]["threads"] == []
+    assert by_pid[pids["shell"]]["amount_purgeable_nonvolatile"] == 3 * PAGE
+    thread_keys = ["tid", "name", "times_scheduled", "time_user", "time_kernel", "state", "cpu", "priority",
+                   "syscall_count", "inode_faults", "zero_faults", "cow_faults", "file_read_bytes",
+                   "file_write_bytes", "unix_socket_read_bytes", "unix_socket_write_bytes",
+                   "ipv4_socket_read_bytes", "ipv4_socket_write_bytes"]
+    assert list(by_pid[pids["shell"]]["threads"][0]) == thread_keys
+    assert [p["pid"] for p in data["processes"][1:]] == sorted(by_pid.keys() - {0}, reverse=True)
+
+
+def test_memstat_counts_pages_from_the_memory_manager(system):
+    kernel, registry, _ = system
+    data = json.loads(read(registry, "memstat"))
+    c = kernel.mm.counters()
+    assert data["user_physical_allocated"] == c["used"]
+    assert data["user_physical_committed"] == c["committed"]
+    assert data["user_physical_uncommitted"] == c["uncommitted"]
+    assert data["user_physical_available"] == c["committed"] + c["uncommitted"]
+    assert "slab_256_num_free" in data
+
+
+def test_vm_regions_have_the_serenity_keys_and_pagemap(system):
+    _, registry, pids = system
+    regions = json.loads(read(registry, f"{pids['shell']}/vm"))
+    cache = next(r for r in regions if r["name"] == "cache")
+    assert list(cache) == ["readable", "writable", "executable", "stack", "shared", "syscall", "purgeable",
+                           "volatile", "cacheable", "address", "size", "amount_resident", "amount_dirty",
+                           "cow_pages", "name", "vmobject", "pagemap"]
+    assert cache["pagemap"] == "PPPZZZZZ" and cache["amount_resident"] == 3 * PAGE
+    text = next(r for r in regions if r["vmobject"] == "PrivateInodeVMObject")
+    assert "volatile" not in text and text["purgeable"] is False and set(text["pagemap"]) <= {"N", "P"}
+
+
+def test_linux_stat_has_52_fields_and_the_right_state(system):
+    _, registry, pids = system
+    fields = read(registry, f"{pids['shell']}/stat").split()
+    assert len(fields) == 52 and fields[1] == "(Shell)" and fields[2] == "R" and int(fields[3]) == pids["init"]
+    assert int(fields[13]) + int(fields[14]) == 100  # 1 s of CPU in 100 Hz ticks
+
+
+def test_status_uses_a_tab_after_every_colon(system):
+    _, registry, pids = system
+    text = read(registry, f"{pids['shell']}/status")
+    for line in text.splitlines():
+        assert re.match(r"^[A-Za-z_()]+:\t", line), line
+    assert "\nUid:\t100\t100\t100\t100\n" in text and "\nThreads:\t1\n" in text
+
+
+def test_meminfo_lines_are_key_colon_padding_value_kb(system):
+    kernel, registry, _ = system
+    text = read(registry, "meminfo")
+    values = {}
+    for line in text.splitlines():
+        m = re.match(r"^([A-Za-z_()]+):\s+(\d+) kB$", line)
+        assert m, line
+        values[m.group(1)] = int(m.group(2))
+    assert values["MemTotal"] == kernel.mm.total * 4
+    for key in ("MemFree", "MemAvailable", "Buffers", "Cached", "SwapTotal", "SwapFree", "Committed_AS",
+                "CommitLimit", "Active", "Inactive", "Shmem", "Slab", "SReclaimable"):
+        assert key in values
+
+
+def test_stat_uptime_loadavg_cpuinfo_formats(system):
+    _, registry, _ = system
+    cpu = read(registry, "stat").splitlines()[0]
+    assert re.match(r"^cpu  (\d+ ){9}\d+$", cpu)
+    assert re.search(r"^btime \d+$", read(registry, "stat"), re.M)
+    assert re.match(r"^\d+\.\d\d \d+\.\d\d\n$", read(registry, "uptime"))
+    assert re.match(r"^\d+\.\d\d \d+\.\d\d \d+\.\d\d \d+/\d+ \d+\n$", read(registry, "loadavg"))
+    cpuinfo = read(registry, "cpuinfo")
+    assert cpuinfo.count("processor\t: ") == 2 and cpuinfo.endswith("\n\n")
+    assert read(registry, "sys/kernel/pid_max").strip().isdigit()
+
+
+def test_cmdline_environ_and_statm(system):
+    _, registry, pids = system
+    assert read(registry, f"{pids['init']}/cmdline") == "/bin/SystemServer\0"
+    assert read(registry, f"{pids['shell']}/environ") == "HOME=/home/anon\0"
+    statm = [int(v) for v in read(registry, f"{pids['shell']}/statm").split()]
+    assert len(statm) == 7 and statm[1] == 4  # stack page + 3 cache pages
+
+
+def test_modes_and_owners_follow_the_personality(system):
+    kernel, registry, pids = system
+    directory = registry.root.lookup_child(str(pids["shell"]), ROOT, False)
+    assert directory.owner() == (100, 100)
+    expected = 0o500 if registry.personality == "serenity" else 0o555
+    assert stat.S_IMODE(directory.mode) == expected and stat.S_ISDIR(directory.mode)
+    assert stat.S_IMODE(directory.lookup("vm", ROOT).mode) == 0o400
+    assert stat.S_IMODE(directory.lookup("stat", ROOT).mode) == 0o444
+    assert stat.S_IMODE(directory.lookup("environ", ROOT).mode) == 0o400
+    assert stat.S_IMODE(registry.root.lookup("dmesg", ROOT).mode) == 0o400
+
+
+def test_zombie_directory_depends_on_the_personality(system):
+    _, registry, pids = system
+    if registry.personality == "serenity":
+        with pytest.raises(ProcFSError) as e:
+            registry.root.lookup_child(str(pids["zombie"]), ROOT, False)
+        assert e.value.errno == errno.ENOENT
+    else:
+        assert read(registry, f"{pids['zombie']}/stat").split()[2] == "Z"
+        assert read(registry, f"{pids['zombie']}/cmdline") == ""
+
+
+def test_fd_directory_links_and_pledge_unveil_json(system):
+    _, registry, pids = system
+    fd_dir = registry.root.lookup_child(str(pids["shell"]), ROOT, False).lookup("fd", ROOT)
+    assert [name for name, _ in fd_dir.list(ROOT)] == ["0", "1", "2"]
+    assert fd_dir.lookup("0", ROOT).readlink(ROOT) == "/dev/tty0"
+    assert json.loads(read(registry, f"{pids['shell']}/fds"))[0]["class"] == "TTY"
+    assert read(registry, f"{pids['shell']}/pledge") == "{}"
+    assert read(registry, f"{pids['shell']}/unveil") == "[]"
