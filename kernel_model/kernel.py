@@ -80,6 +80,8 @@ class Kernel:
         self._subscribers: list[Callable[[KernelEvent], None]] = []
         self._observers: list[ProcessObserver] = []
         self._event_seq = 0
+        # Bumped by every change of kernel state; procfs reuses a generated file while it is equal.
+        self.version = 0
         self.dmesg: deque[str] = deque(maxlen=dmesg_lines)
         self.mm = MemoryManager(page_round_up(memory_bytes) // PAGE_SIZE, self.registry, self._mm_event)
         self.files = RamFileSystem(self.registry, files)
@@ -110,6 +112,7 @@ class Kernel:
 
     def emit(self, kind: str, **fields: Any) -> None:
         self._event_seq += 1
+        self.version += 1
         if self._subscribers:
             event = KernelEvent(self._event_seq, self.clock.now_ns(), kind, fields)
             for callback in list(self._subscribers):
@@ -121,6 +124,7 @@ class Kernel:
         self.emit(kind, **fields)
 
     def _log(self, line: str) -> None:
+        self.version += 1
         self.dmesg.append(f"[{self.clock.seconds():12.6f}] {line}")
 
     def log(self, line: str) -> None:
@@ -582,6 +586,7 @@ class Kernel:
                                           seekable=True, inode=inode)
             process.fds[fd] = FdEntry(adopt_ref(description, f"fd {fd} of PID {pid}"))
             process.counters.syscall_count += 1
+            self.version += 1
             return fd
 
     def close(self, pid: int, fd: int) -> None:
@@ -591,6 +596,7 @@ class Kernel:
             if entry is None:
                 raise KernelError(errno.EBADF, f"fd {fd!r} is not open")
             entry.description_ref.release()
+            self.version += 1
 
     def access(self, pid: int, addr: int, length: int = PAGE_SIZE, write: bool = False) -> AccessResult:
         """Touch [addr, addr+length): run the fault paths; a fault that fails kills the process."""
@@ -655,6 +661,7 @@ class Kernel:
             if not 0.0 <= load <= 1.0:
                 raise KernelError(errno.EINVAL, "load must be between 0 and 1")
             process.cpu_load = load
+            self.version += 1
             thread = process.thread
             assert thread is not None
             if load > 0:
@@ -673,6 +680,7 @@ class Kernel:
                 raise KernelError(errno.EINVAL, f"bad tick {seconds!r}")
             dt = int(seconds * 1e9)
             self.clock.advance(dt)
+            self.version += 1
             capacity = dt * self.ncpus
             demand = sum(self.processes[p].cpu_load for p in self.busy if not self.processes[p].stopped)
             scale = min(1.0, self.ncpus / demand) if demand else 0.0

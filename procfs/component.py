@@ -42,6 +42,41 @@ class Caller:
         return f"host process {self.pid} ({self.name or '?'})"
 
 
+class LazyCaller:
+    """A Caller resolved only if a node asks (most lookups never do): resolving costs a ctypes
+    call and, the first time per thread, a read of the host's /proc."""
+
+    __slots__ = ("_resolve", "_caller")
+
+    def __init__(self, resolve: "Callable[[], Caller]") -> None:
+        self._resolve = resolve
+        self._caller: Caller | None = None
+
+    def get(self) -> Caller:
+        if self._caller is None:
+            self._caller = self._resolve()
+        return self._caller
+
+    @property
+    def uid(self) -> int:
+        return self.get().uid
+
+    @property
+    def gid(self) -> int:
+        return self.get().gid
+
+    @property
+    def pid(self) -> int:
+        return self.get().pid
+
+    @property
+    def name(self) -> str:
+        return self.get().name
+
+    def describe(self) -> str:
+        return self.get().describe()
+
+
 DIR = stat.S_IFDIR
 REG = stat.S_IFREG
 LNK = stat.S_IFLNK

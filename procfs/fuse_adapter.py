@@ -24,7 +24,7 @@ from fuse import FuseOSError, Operations, fuse_get_context
 
 from kernel_model.ref_counted import RefPtr
 
-from .component import DIR, LNK, Caller, Component, Node, ProcFSError
+from .component import DIR, LNK, Caller, Component, LazyCaller, Node, ProcFSError
 from .host_caller import CallerResolver, holds_handle_into
 from .process_backend import LINUX, ProcessEntry, _Leaf
 from .registry import ProcFSComponentRegistry
@@ -39,6 +39,7 @@ class Handle:
     content: bytes = b""
     ref: RefPtr | None = None
     extra: dict = field(default_factory=dict)
+    holder_tid: int = 0   # the FUSE context's thread id, resolved to a process only when shown
 
 
 def _entry_of(node: Node) -> ProcessEntry | None:
@@ -75,6 +76,11 @@ class ProcFSOperations(Operations):
 
     # -- plumbing --------------------------------------------------------------------------------
     def caller(self) -> Caller:
+        """Who is asking, resolved lazily: only a few paths (self, the caller's own PID, handles
+        into dead directories, ctl) need it, and only while this callback runs."""
+        return LazyCaller(self._resolve_caller)  # type: ignore[return-value]
+
+    def _resolve_caller(self) -> Caller:
         uid, gid, tid = fuse_get_context()
         return self._resolver.resolve(uid, gid, tid)
 
@@ -97,22 +103,28 @@ class ProcFSOperations(Operations):
         return {"st_mode": node.mode, "st_nlink": 2 if node.file_type == DIR else 1, "st_uid": uid,
                 "st_gid": gid, "st_size": 0, "st_atime": now, "st_mtime": now, "st_ctime": now}
 
-    def _add_handle(self, handle: Handle) -> int:
+    def _add_handle(self, handle: Handle, node: Node) -> int:
+        """Register a handle; a component gets a strong reference named after the handle."""
         fh = next(self._next_fh)
+        if isinstance(node, Component):
+            handle.ref = node.try_ref(f"open handle {fh} on {handle.path}")
+            handle.holder_tid = fuse_get_context()[2]
         with self._lock:
             self._handles[fh] = handle
         return fh
+
+    def handle_holder(self, fh: int) -> str:
+        """'held by host process 1234 (bash)' for the lifetime inspector."""
+        handle = self._handles.get(fh)
+        if handle is None:
+            return "a closed handle"
+        return self._resolver.resolve(0, 0, handle.holder_tid).describe()
 
     def _handle(self, fh: int) -> Handle:
         handle = self._handles.get(fh)
         if handle is None:
             raise FuseOSError(errno.EBADF)
         return handle
-
-    def _take_ref(self, node: Node, path: str, caller: Caller) -> RefPtr | None:
-        if isinstance(node, Component):
-            return node.try_ref(f"open handle on {path} held by {caller.describe()}")
-        return None
 
     def _drop(self, fh: int) -> None:
         with self._lock:
@@ -153,7 +165,7 @@ class ProcFSOperations(Operations):
         node = self.resolve(path, caller)
         if node.file_type != DIR:
             raise FuseOSError(errno.ENOTDIR)
-        return self._add_handle(Handle(node, path, ref=self._take_ref(node, path, caller)))
+        return self._add_handle(Handle(node, path), node)
 
     def readdir(self, path: str, fh: int) -> list:
         caller = self.caller()
@@ -182,7 +194,7 @@ class ProcFSOperations(Operations):
             content = node.read(caller) if accmode != os.O_WRONLY else b""
         except ProcFSError as e:
             raise FuseOSError(e.errno)
-        fi.fh = self._add_handle(Handle(node, path, content, self._take_ref(node, path, caller)))
+        fi.fh = self._add_handle(Handle(node, path, content), node)
         fi.direct_io = 1
         return 0
 

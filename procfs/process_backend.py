@@ -366,6 +366,7 @@ class ProcessEntry(Component):
         self.personality = directory.personality
         self.kernel = directory.kernel
         self._strong_dir: RefPtr[ProcessDirectory] | None = None
+        self._cache: tuple[int, bytes] | None = None  # (kernel.version, content)
         if directory.strong_backrefs:
             self._strong_dir = directory.ref(f"{spec.name} entry of /{directory.pid} (strong back-pointer bug)")
         self.dir_link: WeakPtr[ProcessDirectory] = directory.make_weak_ptr()
@@ -404,9 +405,16 @@ class ProcessEntry(Component):
         if self.spec.content is None:
             return super().read(caller)
         kernel = self.kernel
-        lock = kernel.lock if kernel is not None else _NO_LOCK
-        with lock:
-            return self.spec.content(ProcessView(self.process(), kernel))
+        if kernel is None:  # a host-caller view: nothing to lock, nothing changes
+            return self.spec.content(ProcessView(self.process(), None))
+        with kernel.lock:
+            process = self.process()
+            cache = self._cache
+            if cache is not None and cache[0] == kernel.version:
+                return cache[1]  # nothing in the kernel changed since: the same snapshot
+            content = self.spec.content(ProcessView(process, kernel))
+            self._cache = (kernel.version, content)
+            return content
 
     def readlink(self, caller: Caller) -> str:
         if self.spec.target is None:

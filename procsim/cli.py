@@ -63,7 +63,7 @@ def unmount(path: str, lazy: bool = False) -> bool:
 def cmd_mount(args: argparse.Namespace) -> int:
     mountpoint = args.mountpoint
     try:
-        load_scenario(args.scenario)
+        load_scenario(args.scenario, 1)
     except FileNotFoundError as e:
         return die(str(e), 2)
     if clear_stale_mount(mountpoint):
@@ -77,13 +77,13 @@ def cmd_mount(args: argparse.Namespace) -> int:
     if not os.path.exists("/dev/fuse"):
         return die("/dev/fuse is missing: FUSE is not available on this machine", 3)
     options = MountOptions(os.path.abspath(mountpoint), args.scenario, args.seed, args.personality,
-                           args.orphan_policy, args.memory, args.speed, args.allow_other)
+                           args.orphan_policy, args.memory, args.speed, args.allow_other, args.processes)
     if args.foreground:
         return serve(options)
     log_path = Path(tempfile.gettempdir()) / f"procsim-{os.getuid()}-{abs(hash(options.mountpoint))}.log"
     command = [sys.executable, "-m", "procsim.daemon", options.mountpoint, "--scenario", args.scenario,
                "--seed", str(args.seed), "--personality", args.personality, "--memory", args.memory,
-               "--speed", str(args.speed)]
+               "--speed", str(args.speed), "--processes", str(args.processes)]
     if args.orphan_policy:
         command += ["--orphan-policy", args.orphan_policy]
     if args.allow_other:
@@ -155,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     mount.add_argument("--memory", default="256M", help="simulated physical memory (e.g. 256M, 1G)")
     mount.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second")
     mount.add_argument("--allow-other", action="store_true", help="let other users read the mount")
+    mount.add_argument("--processes", type=int, default=1000, help="process count of the scale scenario")
     mount.add_argument("--foreground", action="store_true", help="serve in this process")
     mount.set_defaults(func=cmd_mount)
     umount = sub.add_parser("umount", help="unmount and stop the daemon")

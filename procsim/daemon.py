@@ -23,7 +23,7 @@ from procfs.sim_backend import build_sim_directory
 
 from .commands import CommandInterpreter, parse_size
 from .runner import SimulationRunner
-from .scenarios import load_scenario, run_scenario
+from .scenarios import load_scenario, run_scenario, scale_memory_bytes
 
 
 @dataclass
@@ -36,15 +36,20 @@ class MountOptions:
     memory: str = "256M"
     speed: float = 1.0
     allow_other: bool = False
+    processes: int = 1000
 
 
 def build_system(options: MountOptions) -> tuple[Kernel, ProcFSComponentRegistry, CommandInterpreter, SimulationRunner]:
-    kernel = Kernel(parse_size(options.memory), orphan_policy=options.orphan_policy or options.personality)
+    memory = parse_size(options.memory)
+    if options.scenario == "scale":
+        memory = max(memory, scale_memory_bytes(options.processes))
+    kernel = Kernel(memory, orphan_policy=options.orphan_policy or options.personality,
+                    max_processes=max(1_000_000, options.processes * 2))
     registry = ProcFSComponentRegistry(kernel, options.personality)
     runner = SimulationRunner(kernel, speed=options.speed)
     interpreter = CommandInterpreter(kernel, runner)
     registry.root.add(build_sim_directory(interpreter, os.getuid(), os.getgid()))
-    run_scenario(load_scenario(options.scenario), interpreter)
+    run_scenario(load_scenario(options.scenario, options.processes), interpreter)
     return kernel, registry, interpreter, runner
 
 
@@ -75,9 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory", default="256M")
     parser.add_argument("--speed", type=float, default=1.0)
     parser.add_argument("--allow-other", action="store_true")
+    parser.add_argument("--processes", type=int, default=1000)
     args = parser.parse_args(argv)
     return serve(MountOptions(args.mountpoint, args.scenario, args.seed, args.personality,
-                              args.orphan_policy, args.memory, args.speed, args.allow_other))
+                              args.orphan_policy, args.memory, args.speed, args.allow_other, args.processes))
 
 
 if __name__ == "__main__":

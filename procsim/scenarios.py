@@ -62,13 +62,33 @@ worker = fork $leaky
 tick 1
 """
 
-BUILTIN = {"default": DEFAULT, "empty": EMPTY, "zombies": ZOMBIES}
+PAGES_PER_SCALE_PROCESS = 64
+
+
+def scale(processes: int) -> str:
+    """N user processes under init, each with 64 touched pages of anonymous memory."""
+    lines = ['init = spawn init cmdline="/sbin/init"']
+    for i in range(processes):
+        lines += [f"p = spawn worker{i % 100} ppid=$init uid={1000 + i % 7} cmdline=\"worker --id {i}\"",
+                  f"m = mmap $p {PAGES_PER_SCALE_PROCESS * 4}K name=heap",
+                  f"write $p $m {PAGES_PER_SCALE_PROCESS * 4}K"]
+    return "\n".join(lines) + "\n"
+
+
+def scale_memory_bytes(processes: int) -> int:
+    """Enough simulated memory for `scale(processes)`: heap, stack reservation and headroom."""
+    return (processes * (PAGES_PER_SCALE_PROCESS + 8) + 65536) * 4096
+
+
+BUILTIN = {"default": DEFAULT, "empty": EMPTY, "zombies": ZOMBIES, "scale": ""}
 
 _ASSIGN = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.+)$")
 _VAR = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?")
 
 
-def load_scenario(name_or_path: str) -> str:
+def load_scenario(name_or_path: str, processes: int = 1000) -> str:
+    if name_or_path == "scale":
+        return scale(processes)
     if name_or_path in BUILTIN:
         return BUILTIN[name_or_path]
     path = Path(name_or_path)

@@ -47,6 +47,7 @@ class MountedSystem:
     @classmethod
     def start(cls, path: os.PathLike | str, *, scenario: str = "default", personality: str = "serenity",
               memory: str = "256M", orphan_policy: str | None = None, speed: float = 1.0,
+              processes: int = 1000,
               extra_args: list[str] | None = None, timeout: float = 30.0) -> "MountedSystem":
         reason = fuse_unavailable_reason()
         if reason:
@@ -55,7 +56,7 @@ class MountedSystem:
         path.mkdir(parents=True, exist_ok=True)
         log_path = path.with_name(path.name + ".daemon.log")
         args = [str(path), "--scenario", scenario, "--personality", personality, "--memory", memory,
-                "--speed", str(speed)] + (["--orphan-policy", orphan_policy] if orphan_policy else []) \
+                "--speed", str(speed), "--processes", str(processes)] + (["--orphan-policy", orphan_policy] if orphan_policy else []) \
             + list(extra_args or [])
         with open(log_path, "wb") as log:
             daemon = subprocess.Popen([sys.executable, "-m", "procsim.daemon", *args], stdin=subprocess.DEVNULL,

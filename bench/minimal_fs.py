@@ -1,0 +1,65 @@
+"""The baseline: a minimal fusepy filesystem with procsim's shape and mount options.
+
+`/N/status` for N in 1..PROCESSES, each ~1 KiB generated at open and served from a snapshot with
+direct_io, st_size 0, timeouts 0, single-threaded, no-op callbacks unregistered -- what procsim
+does, minus the kernel model.  procsim / this = the cost of the model and procfs layers.
+"""
+import errno
+import os
+import sys
+import time
+
+from fuse import FUSE, FuseOSError, Operations
+
+STATUS = ("Name:\tworker\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t{pid}\nNgid:\t0\nPid:\t{pid}\nPPid:\t1\n"
+          "TracerPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nFDSize:\t64\nGroups:\t\n" + "X:\t0\n" * 40)
+
+
+class Minimal(Operations):
+    use_ns = True
+    flush = fsync = fsyncdir = access = utimens = setxattr = removexattr = None
+
+    def __init__(self, processes):
+        self.pids = {str(p) for p in range(1, processes + 1)}
+        self.handles = {}
+        self.next = 1
+
+    def _check(self, path):
+        parts = path[1:].split("/")
+        if path == "/" or (len(parts) == 1 and parts[0] in self.pids):
+            return 0o040555
+        if len(parts) == 2 and parts[0] in self.pids and parts[1] == "status":
+            return 0o100444
+        raise FuseOSError(errno.ENOENT)
+
+    def getattr(self, path, fh=None):
+        now = time.time_ns()
+        return {"st_mode": self._check(path), "st_nlink": 1, "st_uid": 0, "st_gid": 0, "st_size": 0,
+                "st_atime": now, "st_mtime": now, "st_ctime": now}
+
+    def readdir(self, path, fh):
+        if path == "/":
+            return [".", ".."] + [(p, {"st_mode": 0o040555}, 0) for p in sorted(self.pids, key=int)]
+        return [".", "..", ("status", {"st_mode": 0o100444}, 0)]
+
+    def open(self, path, fi):
+        self._check(path)
+        fh = self.next
+        self.next += 1
+        self.handles[fh] = STATUS.format(pid=path.split("/")[1]).encode()
+        fi.fh = fh
+        fi.direct_io = 1
+        return 0
+
+    def read(self, path, size, offset, fi):
+        return self.handles[fi.fh][offset:offset + size]
+
+    def release(self, path, fi):
+        self.handles.pop(fi.fh, None)
+        return 0
+
+
+if __name__ == "__main__":
+    FUSE(Minimal(int(sys.argv[2])), sys.argv[1], foreground=True, nothreads=True, raw_fi=True,
+         default_permissions=True, auto_unmount=True, attr_timeout=0, entry_timeout=0, negative_timeout=0,
+         fsname="procsim-bench-minimal")
