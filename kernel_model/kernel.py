@@ -84,6 +84,11 @@ class Kernel:
         self.version = 0
         self.dmesg: deque[str] = deque(maxlen=dmesg_lines)
         self.mm = MemoryManager(page_round_up(memory_bytes) // PAGE_SIZE, self.registry, self._mm_event)
+        # Address-space limits: the model keeps one slot per mapped page, so an unbounded mapping
+        # (even MAP_NORESERVE) would cost the *host* memory.  Beyond them mmap answers ENOMEM,
+        # as SerenityOS does when no address range is left.
+        self.max_mapping = max(4 * self.mm.total * PAGE_SIZE, 1 << 30)
+        self.max_virtual_per_process = 4 * self.max_mapping
         self.files = RamFileSystem(self.registry, files)
         self.processes: dict[int, Process] = {}   # raw, like g_processes: not a strong reference
         self._next_pid = 1
@@ -468,6 +473,8 @@ class Kernel:
             if len(name) > 256 or "\0" in name or "\n" in name:
                 raise KernelError(errno.EINVAL, "bad region name")
             size = page_round_up(size)
+            if size > self.max_mapping or process.space.virtual_size() + size > self.max_virtual_per_process:
+                raise KernelError(errno.ENOMEM, f"mapping of {size} bytes exceeds the simulated address-space limit")
             base = process.space.allocate_range(size, addr, bool(flags & mman.MAP_FIXED))
             if anonymous:
                 strategy = AllocationStrategy.NONE if flags & mman.MAP_NORESERVE else AllocationStrategy.RESERVE

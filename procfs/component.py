@@ -88,6 +88,7 @@ class Node:
     file_type = REG
     permissions = 0o444
     writable = False
+    live = False  # a live file is read at the offset asked, not from a snapshot taken at open
 
     def owner(self) -> tuple[int, int]:
         return 0, 0
@@ -114,6 +115,14 @@ class Node:
 
     def write(self, caller: Caller, data: bytes) -> bytes:
         raise ProcFSError(errno.EROFS)
+
+    def read_at(self, offset: int, size: int) -> bytes:
+        """Live files only: the bytes at `offset` now."""
+        raise ProcFSError(errno.EINVAL)
+
+    def size(self) -> int:
+        """Live files report their current size, so `tail -f` can tell that they grew."""
+        return 0
 
 
 Generator = Callable[[Caller], bytes]

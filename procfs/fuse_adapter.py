@@ -101,7 +101,8 @@ class ProcFSOperations(Operations):
         uid, gid = (0, 0) if gone else node.owner()
         now = time.time_ns()
         return {"st_mode": node.mode, "st_nlink": 2 if node.file_type == DIR else 1, "st_uid": uid,
-                "st_gid": gid, "st_size": 0, "st_atime": now, "st_mtime": now, "st_ctime": now}
+                "st_gid": gid, "st_size": node.size() if node.live else 0, "st_atime": now, "st_mtime": now,
+                "st_ctime": now}
 
     def _add_handle(self, handle: Handle, node: Node) -> int:
         """Register a handle; a component gets a strong reference named after the handle."""
@@ -200,6 +201,8 @@ class ProcFSOperations(Operations):
 
     def read(self, path: str, size: int, offset: int, fi) -> bytes:
         handle = self._handle(fi.fh)
+        if handle.node.live:
+            return handle.node.read_at(offset, size)
         if self.personality == LINUX:
             entry = _entry_of(handle.node)
             if entry is not None and entry.is_gone():

@@ -59,6 +59,26 @@ class ControlFile(Node):
         return "".join(r + "\n" for r in results if r).encode()
 
 
+class LiveFile(Node):
+    """A growing file read in place (`sim/events`): `tail -f` polls its size and reads on."""
+
+    live = True
+
+    def __init__(self, name: str, read_at: Callable[[int, int], bytes], size: Callable[[], int]) -> None:
+        self.name = name
+        self._read_at = read_at
+        self._size = size
+
+    def read(self, caller: Caller) -> bytes:
+        return b""
+
+    def read_at(self, offset: int, size: int) -> bytes:
+        return self._read_at(offset, size)
+
+    def size(self) -> int:
+        return self._size()
+
+
 def build_sim_directory(controller: Controller, owner_uid: int, owner_gid: int,
                         extra: list[Node] | None = None) -> GlobalDirectory:
     return GlobalDirectory("sim", [ControlFile(controller, owner_uid, owner_gid), *(extra or [])])

@@ -19,8 +19,8 @@ from pathlib import Path
 
 from kernel_model import KernelError
 
-from .daemon import MountOptions, serve
-from .scenarios import BUILTIN, load_scenario
+from .daemon import Simulation, add_simulation_arguments, option_argv, options_from, serve
+from .scenarios import load_scenario
 
 MOUNT_TIMEOUT = 30.0
 
@@ -62,10 +62,13 @@ def unmount(path: str, lazy: bool = False) -> bool:
 
 def cmd_mount(args: argparse.Namespace) -> int:
     mountpoint = args.mountpoint
-    try:
-        load_scenario(args.scenario, 1)
-    except FileNotFoundError as e:
-        return die(str(e), 2)
+    if not args.replay:
+        try:
+            load_scenario(args.scenario, 1) if args.scenario not in ("host", "scale") else None
+        except FileNotFoundError as e:
+            return die(str(e), 2)
+    elif not os.path.isfile(args.replay):
+        return die(f"{args.replay}: no such record file", 2)
     if clear_stale_mount(mountpoint):
         print(f"procsim: cleared a stale mount at {mountpoint} (its daemon had died)", file=sys.stderr)
     if not os.path.isdir(mountpoint):
@@ -76,18 +79,14 @@ def cmd_mount(args: argparse.Namespace) -> int:
         return die(f"{mountpoint}: mountpoint is not empty", 2)
     if not os.path.exists("/dev/fuse"):
         return die("/dev/fuse is missing: FUSE is not available on this machine", 3)
-    options = MountOptions(os.path.abspath(mountpoint), args.scenario, args.seed, args.personality,
-                           args.orphan_policy, args.memory, args.speed, args.allow_other, args.processes)
+    options = options_from(args, os.path.abspath(mountpoint))
+    for attr in ("record", "replay"):
+        if getattr(options, attr):
+            setattr(options, attr, os.path.abspath(getattr(options, attr)))
     if args.foreground:
         return serve(options)
     log_path = Path(tempfile.gettempdir()) / f"procsim-{os.getuid()}-{abs(hash(options.mountpoint))}.log"
-    command = [sys.executable, "-m", "procsim.daemon", options.mountpoint, "--scenario", args.scenario,
-               "--seed", str(args.seed), "--personality", args.personality, "--memory", args.memory,
-               "--speed", str(args.speed), "--processes", str(args.processes)]
-    if args.orphan_policy:
-        command += ["--orphan-policy", args.orphan_policy]
-    if args.allow_other:
-        command.append("--allow-other")
+    command = [sys.executable, "-m", "procsim.daemon", options.mountpoint, *option_argv(options)]
     with open(log_path, "ab") as log:
         daemon = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                   start_new_session=True, cwd="/")
@@ -105,8 +104,40 @@ def cmd_mount(args: argparse.Namespace) -> int:
     return die(f"the mount did not answer within {MOUNT_TIMEOUT:.0f} s (log: {log_path})")
 
 
+def daemons_serving(mountpoint: str) -> list:
+    """The daemon processes serving `mountpoint` (found by their command line)."""
+    import psutil
+
+    real = os.path.realpath(mountpoint)
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        cmdline = process.info["cmdline"] or []
+        if "procsim.daemon" in cmdline and real in (os.path.realpath(a) for a in cmdline if a.startswith("/")):
+            found.append(process)
+    return found
+
+
+def wait_for_exit(processes: list, timeout: float = 10.0) -> bool:
+    import psutil
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        alive = []
+        for process in processes:
+            try:
+                if process.status() != psutil.STATUS_ZOMBIE:
+                    alive.append(process)
+            except psutil.NoSuchProcess:
+                pass
+        if not alive:
+            return True
+        time.sleep(0.02)
+    return False
+
+
 def cmd_umount(args: argparse.Namespace) -> int:
     mountpoint = args.mountpoint
+    daemons = daemons_serving(mountpoint)
     if clear_stale_mount(mountpoint):
         print(f"procsim: cleared a stale mount at {mountpoint}")
         return 0
@@ -114,6 +145,31 @@ def cmd_umount(args: argparse.Namespace) -> int:
         return die(f"{mountpoint}: not mounted", 1)
     if not unmount(mountpoint, lazy=args.lazy):
         return die(f"{mountpoint}: unmount failed (busy? try: procsim umount --lazy {mountpoint})")
+    if not wait_for_exit(daemons):
+        return die(f"{mountpoint}: unmounted, but the daemon did not exit within 10 s")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run a simulation headless (no mount) for some simulated seconds; print a summary."""
+    try:
+        simulation = Simulation(options_from(args))
+    except (FileNotFoundError, ValueError) as e:
+        return die(str(e), 2)
+    try:
+        simulation.start()
+        if args.seconds:
+            simulation.runner.tick(args.seconds)
+        kernel = simulation.kernel
+        with kernel.lock:
+            zombies = len(kernel.zombies())
+            print(f"t={kernel.uptime_seconds():.1f}s processes={len(kernel.processes)} zombies={zombies} "
+                  f"events={simulation.events.size}B pages used={kernel.mm.used} committed={kernel.mm.committed} "
+                  f"uncommitted={kernel.mm.uncommitted}")
+    except KernelError as e:
+        return die(e.message)
+    finally:
+        simulation.stop()
     return 0
 
 
@@ -145,19 +201,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="subcommand", required=True)
     mount = sub.add_parser("mount", help="mount a simulated system's /proc")
     mount.add_argument("mountpoint")
-    mount.add_argument("--scenario", default="default",
-                       help=f"built-in ({', '.join(sorted(BUILTIN))}) or a scenario file")
-    mount.add_argument("--seed", type=int, default=0)
-    mount.add_argument("--personality", choices=["serenity", "linux"], default="serenity",
-                       help="how dead processes look in the mount (docs/personalities.md)")
-    mount.add_argument("--orphan-policy", choices=["serenity", "linux"], default=None,
-                       help="what happens to orphans (default: the personality's)")
-    mount.add_argument("--memory", default="256M", help="simulated physical memory (e.g. 256M, 1G)")
-    mount.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second")
+    add_simulation_arguments(mount)
     mount.add_argument("--allow-other", action="store_true", help="let other users read the mount")
-    mount.add_argument("--processes", type=int, default=1000, help="process count of the scale scenario")
     mount.add_argument("--foreground", action="store_true", help="serve in this process")
     mount.set_defaults(func=cmd_mount)
+    run = sub.add_parser("run", help="run a simulation without mounting it (determinism, replay)")
+    add_simulation_arguments(run)
+    run.add_argument("--seconds", type=float, default=10.0, help="simulated seconds to run after the scenario")
+    run.set_defaults(func=cmd_run)
     umount = sub.add_parser("umount", help="unmount and stop the daemon")
     umount.add_argument("mountpoint")
     umount.add_argument("--lazy", action="store_true")

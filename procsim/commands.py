@@ -7,9 +7,11 @@ See docs/commands.md for the grammar with examples.
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import shlex
 import signal
+import threading
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
@@ -21,10 +23,16 @@ MAX_LINE = 4096
 class Clock(Protocol):
     """What `pause`, `resume` and `tick` drive (the simulation runner)."""
 
+    step_lock: "threading.RLock"
+
     def pause(self) -> None: ...
     def resume(self) -> None: ...
     def tick(self, seconds: float) -> None: ...
 
+
+# Commands that drive the clock run outside the step lock: `tick` hands work to the runner thread,
+# which takes the step lock itself.
+CLOCK_COMMANDS = frozenset({"tick", "pause", "resume", "help"})
 
 def syntax(message: str) -> KernelError:
     return KernelError(errno.EINVAL, message)
@@ -159,17 +167,44 @@ class CommandInterpreter:
             "pause": self.pause, "resume": self.resume, "help": self.help,
         }
 
-    def execute(self, line: str, caller: object = None) -> str:
-        """Run one command line; returns its result text (no trailing newline)."""
-        parsed = tokenize(line)
+    def execute(self, line: str, caller: object = None, source: str = "ctl") -> str:
+        """Run one command line; returns its result text (no trailing newline).
+
+        Every command is recorded in the event stream with its source ("ctl", "scenario",
+        "replay") -- failures too, with their errno -- so a run can be replayed exactly.
+        """
+        try:
+            parsed = tokenize(line)
+        except KernelError as e:
+            self._record(line[:200], source, error=e)
+            raise
         command = self._commands.get(parsed.name)
         if command is None:
-            raise syntax(f"unknown command {parsed.name!r} (try: help)")
-        with self.kernel.lock:
-            result = command(parsed)
-            self.kernel.emit("command", line=" ".join(shlex.quote(w) for w in shlex.split(line, comments=True)),
-                             result=result)
+            error = syntax(f"unknown command {parsed.name!r} (try: help)")
+            self._record(line, source, error=error)
+            raise error
+        canonical = " ".join(shlex.quote(w) for w in shlex.split(line, comments=True))
+        if parsed.name in CLOCK_COMMANDS:
+            self._record(canonical, source)
+            return command(parsed)
+        step_lock = self.clock.step_lock if self.clock is not None else contextlib.nullcontext()
+        with step_lock, self.kernel.lock:
+            try:
+                result = command(parsed)
+            except KernelError as e:
+                self._record(canonical, source, error=e)
+                raise
+            self._record(canonical, source, result=result)
         return result
+
+    def _record(self, line: str, source: str, result: str | None = None, error: KernelError | None = None) -> None:
+        fields: dict = {"line": line, "source": source}
+        if result is not None:
+            fields["result"] = result
+        if error is not None:
+            fields["error"] = error.name
+        with self.kernel.lock:
+            self.kernel.emit("command", **fields)
 
     # -- process commands ------------------------------------------------------------------------
     def spawn(self, p: Parsed) -> str:

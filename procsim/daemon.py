@@ -1,10 +1,10 @@
-"""The mount daemon: builds the simulated system and serves its /proc with FUSE (foreground).
+"""The simulated system and the mount daemon that serves its /proc with FUSE (foreground).
 
-Data flows one way: this entry point wires the kernel model, the procfs backends and the FUSE
-adapter together; nothing below it imports it.  FUSE runs in the main thread, single-threaded
-(`nothreads`, which fuse.md measured to scale best with concurrent readers), and libfuse's own
-handlers turn SIGINT/SIGTERM into a clean unmount -- so no Python signal handler is installed.
-`auto_unmount` makes libfuse's helper remove the mount even if this process is SIGKILLed.
+Data flows one way: this module wires the kernel model, the procfs backends and the FUSE adapter
+together; nothing below it imports it.  FUSE runs in the main thread, single-threaded (`nothreads`,
+which fuse.md measured to scale best with concurrent readers), and libfuse's own handlers turn
+SIGINT/SIGTERM into a clean unmount -- so no Python signal handler is installed.  `auto_unmount`
+makes libfuse's helper remove the mount even if this process is SIGKILLed.
 """
 from __future__ import annotations
 
@@ -12,23 +12,24 @@ import argparse
 import logging
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
-from fuse import FUSE
-
-from kernel_model import Kernel
-from procfs.fuse_adapter import ProcFSOperations
+from kernel_model import Kernel, KernelError
 from procfs.registry import ProcFSComponentRegistry
-from procfs.sim_backend import build_sim_directory
+from procfs.sim_backend import LiveFile, build_sim_directory
 
 from .commands import CommandInterpreter, parse_size
+from .event_log import EventLog, read_record
+from .programs import BUILTIN_PROGRAMS
 from .runner import SimulationRunner
-from .scenarios import load_scenario, run_scenario, scale_memory_bytes
+from .scenarios import Scenario, load_scenario, run_scenario
+
+log = logging.getLogger("procsim.daemon")
 
 
 @dataclass
 class MountOptions:
-    mountpoint: str
+    mountpoint: str = ""
     scenario: str = "default"
     seed: int = 0
     personality: str = "serenity"
@@ -37,53 +38,128 @@ class MountOptions:
     speed: float = 1.0
     allow_other: bool = False
     processes: int = 1000
+    record: str | None = None
+    replay: str | None = None
+    paused: bool = False
 
 
-def build_system(options: MountOptions) -> tuple[Kernel, ProcFSComponentRegistry, CommandInterpreter, SimulationRunner]:
-    memory = parse_size(options.memory)
-    if options.scenario == "scale":
-        memory = max(memory, scale_memory_bytes(options.processes))
-    kernel = Kernel(memory, orphan_policy=options.orphan_policy or options.personality,
-                    max_processes=max(1_000_000, options.processes * 2))
-    registry = ProcFSComponentRegistry(kernel, options.personality)
-    runner = SimulationRunner(kernel, speed=options.speed)
-    interpreter = CommandInterpreter(kernel, runner)
-    registry.root.add(build_sim_directory(interpreter, os.getuid(), os.getgid()))
-    run_scenario(load_scenario(options.scenario, options.processes), interpreter)
-    return kernel, registry, interpreter, runner
+class Simulation:
+    """One simulated machine: kernel, /proc components, command interpreter, runner, event log."""
+
+    def __init__(self, options: MountOptions) -> None:
+        self.replay_events: list[dict] = []
+        if options.replay:
+            header, self.replay_events = read_record(options.replay)
+            for key in ("seed", "personality", "orphan_policy", "memory", "processes"):
+                setattr(options, key, header[key])
+            scenario = Scenario(header["scenario_text"], load_scenario(header["scenario"], 1).programs
+                                if header["scenario"].endswith(".py") else {})
+            options.scenario = header["scenario"]
+        else:
+            scenario = load_scenario(options.scenario, options.processes)
+        self.options = options
+        memory = max(parse_size(str(options.memory)), scenario.memory or 0)
+        self.kernel = Kernel(memory, orphan_policy=options.orphan_policy or options.personality,
+                             max_processes=max(1_000_000, options.processes * 2))
+        self.registry = ProcFSComponentRegistry(self.kernel, options.personality)
+        self.runner = SimulationRunner(self.kernel, {**BUILTIN_PROGRAMS, **scenario.programs},
+                                       speed=options.speed, seed=options.seed)
+        self.interpreter = CommandInterpreter(self.kernel, self.runner, self.runner.has_program)
+        header = {"scenario": options.scenario, "scenario_text": scenario.text, "seed": options.seed,
+                  "personality": options.personality, "orphan_policy": options.orphan_policy,
+                  "memory": str(memory), "processes": options.processes}
+        self.events = EventLog(self.kernel, options.record, header)
+        self.registry.root.add(build_sim_directory(self.interpreter, os.getuid(), os.getgid(), [
+            LiveFile("events", self.events.read, lambda: self.events.size)]))
+        self.scenario = scenario
+
+    def start(self) -> None:
+        """Start the clock paused, build the scenario (and replay), then let time run."""
+        self.runner.start(paused=True)
+        run_scenario(self.scenario.text, self.interpreter)
+        if self.replay_events:
+            self.replay()
+        self.runner.paused = self.options.paused
+
+    def replay(self) -> None:
+        """Re-run the recorded control-file commands at their simulated times."""
+        for event in self.replay_events:
+            if event["event"] == "command" and event.get("source") == "ctl":
+                self.runner.advance_to_ns(round(event["time"] * 1e9))
+                try:
+                    self.interpreter.execute(event["line"], source="ctl")
+                except KernelError:
+                    pass  # it failed the first time too: the record says so
+        if self.replay_events:
+            self.runner.advance_to_ns(round(self.replay_events[-1]["time"] * 1e9))
+
+    def stop(self) -> None:
+        self.runner.stop()
+        self.events.close()
 
 
 def serve(options: MountOptions) -> int:
+    from fuse import FUSE  # the FUSE binding is only needed to serve a mount
+
+    from procfs.fuse_adapter import ProcFSOperations
+
     logging.basicConfig(level=logging.DEBUG if os.environ.get("PROCSIM_DEBUG") else logging.WARNING,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    kernel, registry, _, runner = build_system(options)
-    kernel.log(f"procsim: mounting at {options.mountpoint} (personality {options.personality})")
-    runner.start()
-    operations = ProcFSOperations(registry, options.mountpoint)
+    simulation = Simulation(options)
+    simulation.start()
+    simulation.kernel.log(f"procsim: mounting at {options.mountpoint} (personality {options.personality})")
+    operations = ProcFSOperations(simulation.registry, options.mountpoint)
     try:
         FUSE(operations, options.mountpoint, foreground=True, nothreads=True, raw_fi=True,
              default_permissions=True, auto_unmount=True, allow_other=options.allow_other,
              attr_timeout=0, entry_timeout=0, negative_timeout=0, big_writes=True,
              fsname="procsim", subtype="procsim")
     finally:
-        runner.stop()
+        simulation.stop()
     return 0
+
+
+def add_simulation_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options every way of starting a simulation shares (mount, run, the daemon)."""
+    parser.add_argument("--scenario", default="default",
+                        help="default, empty, zombies, oom, purgeable, scale, host, or a scenario file")
+    parser.add_argument("--seed", type=int, default=0, help="seeds the programs' randomness")
+    parser.add_argument("--personality", choices=["serenity", "linux"], default="serenity",
+                        help="how dead processes look in the mount (docs/personalities.md)")
+    parser.add_argument("--orphan-policy", choices=["serenity", "linux"], default=None,
+                        help="what happens to orphans (default: the personality's)")
+    parser.add_argument("--memory", default="256M", help="simulated physical memory (e.g. 256M, 1G)")
+    parser.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second")
+    parser.add_argument("--processes", type=int, default=1000, help="process count of the scale scenario")
+    parser.add_argument("--record", metavar="FILE", help="write the event log (with a replay header) to FILE")
+    parser.add_argument("--replay", metavar="FILE", help="rebuild the state a --record FILE describes")
+    parser.add_argument("--paused", action="store_true", help="start with the clock stopped")
+
+
+def options_from(args: argparse.Namespace, mountpoint: str = "") -> MountOptions:
+    return MountOptions(mountpoint, args.scenario, args.seed, args.personality, args.orphan_policy, args.memory,
+                        args.speed, getattr(args, "allow_other", False), args.processes, args.record,
+                        args.replay, args.paused)
+
+
+def option_argv(options: MountOptions) -> list[str]:
+    """The daemon's command line for `options` (the inverse of add_simulation_arguments)."""
+    argv = []
+    for key, value in asdict(options).items():
+        if key == "mountpoint" or value in (None, False):
+            continue
+        flag = "--" + key.replace("_", "-")
+        argv += [flag] if value is True else [flag, str(value)]
+    return argv
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="procsim-daemon")
     parser.add_argument("mountpoint")
-    parser.add_argument("--scenario", default="default")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--personality", choices=["serenity", "linux"], default="serenity")
-    parser.add_argument("--orphan-policy", choices=["serenity", "linux"], default=None)
-    parser.add_argument("--memory", default="256M")
-    parser.add_argument("--speed", type=float, default=1.0)
+    add_simulation_arguments(parser)
     parser.add_argument("--allow-other", action="store_true")
-    parser.add_argument("--processes", type=int, default=1000)
     args = parser.parse_args(argv)
-    return serve(MountOptions(args.mountpoint, args.scenario, args.seed, args.personality,
-                              args.orphan_policy, args.memory, args.speed, args.allow_other, args.processes))
+    return serve(options_from(args, args.mountpoint))
 
 
 if __name__ == "__main__":

@@ -1,55 +1,45 @@
-"""Scenarios: command scripts that build a simulated system.
+"""Scenarios: command scripts that build a simulated system, optionally with programs of their own.
 
 A scenario is a list of command lines in the one command language, plus two conveniences:
-`NAME = COMMAND` stores the command's result and `$NAME` (or `${NAME}`) uses it later.  Built-in
-scenarios live here; a user scenario is a file in the same format.
+`NAME = COMMAND` stores the command's result and `$NAME` (or `${NAME}`) uses it later.  A scenario
+*file* is either such a script or a Python file (`.py`) that defines `SCENARIO` (the script) and
+may define `PROGRAMS`, a dict of name -> `async def program(ctx)` usable as `program=NAME`.
 """
 from __future__ import annotations
 
 import errno
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from kernel_model import KernelError
 
 from .commands import CommandInterpreter
+from .program_context import Program
 
 DEFAULT = """\
-# A small living system that shows off procsim: init, a shell, daemons, a leaky parent with
-# zombies, a browser cache made volatile and purged under memory pressure, and an OOM kill.
-init = spawn SystemServer cmdline="/bin/SystemServer"
-ws = spawn WindowServer ppid=$init cmdline="/bin/WindowServer"
-load $ws 0.05
-lookup = spawn LookupServer ppid=$init cmdline="/bin/LookupServer --daemon"
-load $lookup 0.01
-shell = spawn Shell ppid=$init uid=100 cmdline="/bin/Shell"
-leaky = spawn leaky_parent ppid=$shell uid=100 cmdline="leaky_parent --children 3"
-kid = fork $leaky
-exit $kid 0
-kid = fork $leaky
-exit $kid 3
-kid = fork $leaky
-kill $kid SIGTERM
-browser = spawn Browser ppid=$ws uid=100 cmdline="/bin/Browser https://serenityos.org"
-load $browser 0.2
-cache = mmap $browser 8M purgeable name=image-cache
-write $browser $cache 8M
-madvise $browser $cache 8M volatile
+# A small living system that shows off procsim: init reaping orphans, a shell running commands,
+# daemons, a leaky parent whose children stay zombies, a browser cache made volatile and purged
+# under memory pressure, and a memory hog killed by the OOM path (see dmesg).
+init = spawn SystemServer program=init cmdline="/bin/SystemServer"
+ws = spawn WindowServer ppid=$init program=daemon cmdline="/bin/WindowServer --load 0.05"
+lookup = spawn LookupServer ppid=$init program=daemon cmdline="/bin/LookupServer --load 0.01"
+shell = spawn Shell ppid=$init uid=100 program=shell cmdline="/bin/Shell"
+leaky = spawn leaky_parent ppid=$shell uid=100 program=leaky_parent cmdline="leaky_parent --children 3 --interval 0.3"
+browser = spawn Browser ppid=$ws uid=100 program=cache cmdline="/bin/Browser --pages 4096 --idle 3"
 lib = mmap $browser 32K shared file=/usr/lib/libc.so prot=r
 read $browser $lib 32K
-hog = spawn memory_hog ppid=$shell uid=100 cmdline="memory_hog --until-killed"
-buf = mmap $hog 1G noreserve name=hog
-write $hog $buf 1G
-tick 1
+hog = spawn memory_hog ppid=$shell uid=100 program=memory_hog cmdline="memory_hog --chunk-pages 8192"
+tick 2
 """
 
 EMPTY = """\
-init = spawn init cmdline="/sbin/init"
+init = spawn init program=init cmdline="/sbin/init"
 """
 
 ZOMBIES = """\
-# A parent that forks children which exit, and never waits for them: zombies pile up.
-init = spawn init cmdline="/sbin/init"
+# A parent that forked children which exited, and never waited for them: zombies pile up.
+init = spawn init program=init cmdline="/sbin/init"
 shell = spawn Shell ppid=$init uid=100
 leaky = spawn leaky_parent ppid=$shell uid=100 cmdline="leaky_parent --children 3"
 kid = fork $leaky
@@ -60,6 +50,26 @@ kid = fork $leaky
 kill $kid SIGKILL
 worker = fork $leaky
 tick 1
+"""
+
+OOM = """\
+# A process that touches memory until a page fault finds none: the kernel kills *it* (SIGSEGV,
+# "Out of memory, killing: ..." in dmesg); nobody else dies.
+init = spawn init program=init cmdline="/sbin/init"
+shell = spawn Shell ppid=$init uid=100 program=shell cmdline="/bin/Shell --every 30"
+steady = spawn steady ppid=$init program=daemon cmdline="steady --load 0.1"
+hog = spawn memory_hog ppid=$shell uid=100 program=memory_hog cmdline="memory_hog --chunk-pages 4096"
+tick 3
+"""
+
+PURGEABLE = """\
+# Caches of purgeable memory go volatile while idle; memory pressure purges them, and they refill
+# when taken back non-volatile (madvise answers 1: "had been purged").
+init = spawn init program=init cmdline="/sbin/init"
+a = spawn Browser ppid=$init uid=100 program=cache cmdline="/bin/Browser --pages 8192 --idle 2"
+b = spawn ImageViewer ppid=$init uid=100 program=cache cmdline="/bin/ImageViewer --pages 8192 --idle 3"
+hog = spawn memory_hog ppid=$init uid=100 program=memory_hog cmdline="memory_hog --chunk-pages 4096"
+tick 4
 """
 
 PAGES_PER_SCALE_PROCESS = 64
@@ -80,22 +90,66 @@ def scale_memory_bytes(processes: int) -> int:
     return (processes * (PAGES_PER_SCALE_PROCESS + 8) + 65536) * 4096
 
 
-BUILTIN = {"default": DEFAULT, "empty": EMPTY, "zombies": ZOMBIES, "scale": ""}
+def host(fraction: int = 4) -> tuple[str, int]:
+    """The real machine's process table (names, parents, users, command lines) with each
+    process's resident memory as touched pages, in a machine with 1/`fraction` of the memory."""
+    import psutil  # only this scenario reads the host
+
+    procs = []
+    for p in psutil.process_iter(["pid", "ppid", "name", "uids", "cmdline", "memory_info"]):
+        info = p.info
+        if info["name"] is None or info["uids"] is None:
+            continue
+        procs.append(info)
+    procs.sort(key=lambda i: i["pid"])
+    memory = psutil.virtual_memory().total // fraction
+    lines, known = [], {}
+    for info in procs:
+        name = re.sub(r"[^A-Za-z0-9_.:-]", "_", info["name"])[:60] or "proc"
+        cmdline = " ".join(info["cmdline"] or [])[:500].replace("\\", "").replace('"', "'")
+        parent = f" ppid=${known[info['ppid']]}" if info["ppid"] in known else ""
+        var = f"p{info['pid']}"
+        lines.append(f'{var} = spawn {name}{parent} uid={info["uids"].real} cmdline="{cmdline or name}"')
+        known[info["pid"]] = var
+        pages = (info["memory_info"].rss if info["memory_info"] else 0) // 4096 // fraction
+        if pages:
+            lines += [f"m = mmap ${var} {pages * 4}K noreserve name=resident", f"write ${var} $m {pages * 4}K"]
+    return "\n".join(lines) + "\n", memory
+
+
+@dataclass
+class Scenario:
+    text: str
+    programs: dict[str, Program] = field(default_factory=dict)
+    memory: int | None = None  # a scenario that needs more memory than asked says so
+
+
+BUILTIN = {"default": DEFAULT, "empty": EMPTY, "zombies": ZOMBIES, "oom": OOM, "purgeable": PURGEABLE,
+           "scale": "", "host": ""}
 
 _ASSIGN = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.+)$")
 _VAR = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?")
 
 
-def load_scenario(name_or_path: str, processes: int = 1000) -> str:
+def load_scenario(name_or_path: str, processes: int = 1000) -> Scenario:
     if name_or_path == "scale":
-        return scale(processes)
+        return Scenario(scale(processes), memory=scale_memory_bytes(processes))
+    if name_or_path == "host":
+        text, memory = host()
+        return Scenario(text, memory=memory)
     if name_or_path in BUILTIN:
-        return BUILTIN[name_or_path]
+        return Scenario(BUILTIN[name_or_path])
     path = Path(name_or_path)
     if not path.is_file():
         raise FileNotFoundError(f"no built-in scenario or file named {name_or_path!r} "
                                 f"(built-in: {', '.join(sorted(BUILTIN))})")
-    return path.read_text()
+    if path.suffix == ".py":
+        namespace: dict = {"__name__": "procsim_scenario", "__file__": str(path)}
+        exec(compile(path.read_text(), str(path), "exec"), namespace)
+        if "SCENARIO" not in namespace:
+            raise ValueError(f"{path}: a Python scenario must define SCENARIO (a command script)")
+        return Scenario(namespace["SCENARIO"], dict(namespace.get("PROGRAMS", {})))
+    return Scenario(path.read_text())
 
 
 def run_scenario(text: str, interpreter: CommandInterpreter) -> dict[str, str]:
@@ -107,7 +161,7 @@ def run_scenario(text: str, interpreter: CommandInterpreter) -> dict[str, str]:
             continue
         target = None
         match = _ASSIGN.match(line)
-        if match and "=" not in match.group(1):
+        if match:
             target, line = match.group(1), match.group(2)
 
         def substitute(m: re.Match) -> str:
@@ -117,7 +171,7 @@ def run_scenario(text: str, interpreter: CommandInterpreter) -> dict[str, str]:
 
         line = _VAR.sub(substitute, line)
         try:
-            result = interpreter.execute(line)
+            result = interpreter.execute(line, source="scenario")
         except KernelError as e:
             raise KernelError(e.errno, f"scenario line {number} ({raw.strip()!r}): {e.message}") from None
         if target:

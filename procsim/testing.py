@@ -56,8 +56,8 @@ class MountedSystem:
         path.mkdir(parents=True, exist_ok=True)
         log_path = path.with_name(path.name + ".daemon.log")
         args = [str(path), "--scenario", scenario, "--personality", personality, "--memory", memory,
-                "--speed", str(speed), "--processes", str(processes)] + (["--orphan-policy", orphan_policy] if orphan_policy else []) \
-            + list(extra_args or [])
+                "--speed", str(speed), "--processes", str(processes)] \
+            + (["--orphan-policy", orphan_policy] if orphan_policy else []) + list(extra_args or [])
         with open(log_path, "wb") as log:
             daemon = subprocess.Popen([sys.executable, "-m", "procsim.daemon", *args], stdin=subprocess.DEVNULL,
                                       stdout=log, stderr=log, start_new_session=True)

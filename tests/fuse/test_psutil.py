@@ -53,7 +53,7 @@ def test_names_cmdlines_parents_children_and_times(ps):
     kernel = kernel_view(ps)
     browser = next(pid for pid, k in kernel.items() if k["name"] == "Browser")
     p = psutil.Process(browser)
-    assert p.cmdline() == ["/bin/Browser", "https://serenityos.org"]
+    assert p.cmdline() == ["/bin/Browser", "--pages", "4096", "--idle", "3"]
     assert p.ppid() == kernel[browser]["ppid"] and p.parent().pid == kernel[browser]["ppid"]
     assert p.uids().real == kernel[browser]["uid"] == 100
     assert p.num_threads() == 1

@@ -1,0 +1,75 @@
+"""EventLog: every kernel event as one JSON line -- for `sim/events`, `--record` and `--replay`.
+
+The log keeps the lines in memory (trimmed to the newest `limit` bytes; offsets stay valid, so a
+reader that `tail -f`s keeps its place) and, with `--record FILE`, appends them to FILE with a
+header line that says how to rebuild the run.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import IO
+
+from kernel_model import Kernel, KernelEvent
+
+
+class EventLog:
+    def __init__(self, kernel: Kernel, record: str | None = None, header: dict | None = None,
+                 limit: int = 64 << 20) -> None:
+        self._lock = threading.Lock()  # protects the buffer and the file
+        self._buffer = bytearray()
+        self._base = 0         # offset of the first byte still kept
+        self._size = 0         # total bytes ever logged
+        self._limit = limit
+        self._file: IO[bytes] | None = None
+        if record:
+            self._file = open(record, "wb")
+            self._file.write((json.dumps({"procsim_record": 1, **(header or {})}) + "\n").encode())
+            self._file.flush()
+        kernel.subscribe(self._on_event)
+
+    def _on_event(self, event: KernelEvent) -> None:
+        line = (json.dumps(event.as_dict(), separators=(",", ":")) + "\n").encode()
+        with self._lock:
+            self._buffer += line
+            self._size += len(line)
+            if self._file is not None:
+                self._file.write(line)
+                self._file.flush()
+            if len(self._buffer) > self._limit:
+                cut = self._buffer.index(b"\n", len(self._buffer) - self._limit) + 1
+                del self._buffer[:cut]
+                self._base += cut
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def read(self, offset: int, size: int) -> bytes:
+        """Bytes [offset, offset+size) of the log; what was trimmed reads as the oldest kept."""
+        with self._lock:
+            start = max(0, offset - self._base)
+            return bytes(self._buffer[start:start + size])
+
+    def lines(self) -> list[dict]:
+        with self._lock:
+            data = bytes(self._buffer)
+        return [json.loads(line) for line in data.splitlines() if line]
+
+    def close(self) -> None:
+        with self._lock:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+
+
+def read_record(path: str | Path) -> tuple[dict, list[dict]]:
+    """The header and the events of a file written with --record."""
+    lines = Path(path).read_text().splitlines()
+    if not lines:
+        raise ValueError(f"{path}: empty record")
+    header = json.loads(lines[0])
+    if header.get("procsim_record") != 1:
+        raise ValueError(f"{path}: not a procsim record (no header line)")
+    return header, [json.loads(line) for line in lines[1:] if line.strip()]
