@@ -152,8 +152,10 @@ def cmd_umount(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run a simulation headless (no mount) for some simulated seconds; print a summary."""
+    options = options_from(args)
+    options.paused = True  # headless: time moves only by --seconds, never with the host's clock
     try:
-        simulation = Simulation(options_from(args))
+        simulation = Simulation(options)
     except (FileNotFoundError, ValueError) as e:
         return die(str(e), 2)
     try:

@@ -27,7 +27,7 @@ class Clock(Protocol):
 
     def pause(self) -> None: ...
     def resume(self) -> None: ...
-    def tick(self, seconds: float) -> None: ...
+    def tick(self, seconds: float, before: Callable[[], None] | None = None) -> None: ...
 
 
 # Commands that drive the clock run outside the step lock: `tick` hands work to the runner thread,
@@ -184,6 +184,8 @@ class CommandInterpreter:
             self._record(line, source, error=error)
             raise error
         canonical = " ".join(shlex.quote(w) for w in shlex.split(line, comments=True))
+        if parsed.name == "tick" and self.clock is not None:
+            return self._tick(parsed, lambda: self._record(canonical, source))
         if parsed.name in CLOCK_COMMANDS:
             self._record(canonical, source)
             return command(parsed)
@@ -213,7 +215,10 @@ class CommandInterpreter:
         program = p.options.get("program", "")
         if program and not self._program_exists(program):
             raise syntax(f"unknown program {program!r}")
-        cmdline = shlex.split(p.options["cmdline"]) if "cmdline" in p.options else None
+        try:
+            cmdline = shlex.split(p.options["cmdline"]) if "cmdline" in p.options else None
+        except ValueError as e:
+            raise syntax(f"bad cmdline: {e}") from None
         ppid = parse_int(p.options["ppid"], "ppid") if "ppid" in p.options else None
         uid = parse_int(p.options.get("uid", "0"), "uid")
         gid = parse_int(p.options["gid"], "gid") if "gid" in p.options else None
@@ -337,7 +342,8 @@ class CommandInterpreter:
         return str(self.kernel.purge())
 
     # -- time ------------------------------------------------------------------------------------
-    def tick(self, p: Parsed) -> str:
+    @staticmethod
+    def _tick_seconds(p: Parsed) -> float:
         _need(p, 1, 1, "tick SECONDS")
         _only(p)
         try:
@@ -346,7 +352,21 @@ class CommandInterpreter:
             raise syntax(f"bad seconds {p.args[0]!r}") from None
         if not 0 <= seconds <= 86400 * 365:
             raise syntax("tick takes 0 to one year of seconds")
-        (self.clock or self.kernel).tick(seconds)
+        return seconds
+
+    def tick(self, p: Parsed) -> str:
+        """Without a runner (tests of the bare kernel): just move the kernel's clock."""
+        self.kernel.tick(self._tick_seconds(p))
+        return ""
+
+    def _tick(self, p: Parsed, record: Callable[[], None]) -> str:
+        try:
+            seconds = self._tick_seconds(p)
+        except KernelError as e:
+            self._record(" ".join(p.args), "ctl", error=e)
+            raise
+        assert self.clock is not None
+        self.clock.tick(seconds, before=record)
         return ""
 
     def pause(self, p: Parsed) -> str:

@@ -51,7 +51,7 @@ class Simulation:
         if options.replay:
             header, self.replay_events = read_record(options.replay)
             for key in ("seed", "personality", "orphan_policy", "memory", "processes"):
-                setattr(options, key, header[key])
+                setattr(options, key, header[key])  # the record, not the command line, decides
             scenario = Scenario(header["scenario_text"], load_scenario(header["scenario"], 1).programs
                                 if header["scenario"].endswith(".py") else {})
             options.scenario = header["scenario"]
@@ -83,6 +83,7 @@ class Simulation:
 
     def replay(self) -> None:
         """Re-run the recorded control-file commands at their simulated times."""
+        self.runner.replaying = True
         for event in self.replay_events:
             if event["event"] == "command" and event.get("source") == "ctl":
                 self.runner.advance_to_ns(round(event["time"] * 1e9))
@@ -92,6 +93,7 @@ class Simulation:
                     pass  # it failed the first time too: the record says so
         if self.replay_events:
             self.runner.advance_to_ns(round(self.replay_events[-1]["time"] * 1e9))
+        self.runner.replaying = False
 
     def stop(self) -> None:
         self.runner.stop()

@@ -39,6 +39,7 @@ class SimulationRunner:
         self.step_ns = int(step * NS)
         self.seed = seed
         self.paused = False
+        self.replaying = False  # while a replay runs, pause/resume are recorded but change nothing
         self.step_lock = threading.RLock()   # held while a step runs; ctl commands take it too
         self._queue_lock = threading.Lock()  # protects the three queues below
         self._to_start: list[tuple[int, str, bool]] = []
@@ -75,18 +76,23 @@ class SimulationRunner:
 
     # -- the Clock protocol of the command language ------------------------------------------------
     def pause(self) -> None:
-        self.paused = True
-        self.kernel.log("simulation paused")
+        if not self.replaying:
+            self.paused = True
+            self.kernel.log("simulation paused")
 
     def resume(self) -> None:
-        self.paused = False
-        self.kernel.log("simulation resumed")
+        if not self.replaying:
+            self.paused = False
+            self.kernel.log("simulation resumed")
 
-    def tick(self, seconds: float) -> None:
-        """Advance `seconds` of simulated time now, running the programs as it goes (blocks)."""
+    def tick(self, seconds: float, before: Callable[[], None] | None = None) -> None:
+        """Advance `seconds` of simulated time now, running the programs as it goes (blocks).
+
+        `before` runs once no other advance can interleave (the command language records the
+        command there, so the recorded time is the time the tick really started at)."""
         if self._token is None:
             raise RuntimeError("the runner is not started")
-        trio.from_thread.run(self.advance, seconds, trio_token=self._token)
+        trio.from_thread.run(self.advance, seconds, before, trio_token=self._token)
 
     def advance_to_ns(self, when_ns: int) -> None:
         if self._token is None:
@@ -166,11 +172,14 @@ class SimulationRunner:
         if process is not None and process.is_alive:
             self.kernel.crash(pid, reason=f"program {name} raised {reason}")
 
-    async def advance(self, seconds: float) -> None:
+    async def advance(self, seconds: float, before: Callable[[], None] | None = None) -> None:
         """Move simulated time forward in steps, settling after each one."""
         remaining = int(seconds * NS)
         assert self._advance_lock is not None
         async with self._advance_lock:
+            if before is not None:
+                with self.step_lock:
+                    before()
             while remaining > 0:
                 dt = min(self.step_ns, remaining)
                 with self.step_lock:

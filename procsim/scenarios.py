@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import re
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -106,10 +107,11 @@ def host(fraction: int = 4) -> tuple[str, int]:
     lines, known = [], {}
     for info in procs:
         name = re.sub(r"[^A-Za-z0-9_.:-]", "_", info["name"])[:60] or "proc"
-        cmdline = " ".join(info["cmdline"] or [])[:500].replace("\\", "").replace('"', "'")
+        args = [a.replace("\0", "")[:120] for a in (info["cmdline"] or [name])][:12]
+        cmdline = shlex.quote(shlex.join(args))
         parent = f" ppid=${known[info['ppid']]}" if info["ppid"] in known else ""
         var = f"p{info['pid']}"
-        lines.append(f'{var} = spawn {name}{parent} uid={info["uids"].real} cmdline="{cmdline or name}"')
+        lines.append(f"{var} = spawn {name}{parent} uid={info['uids'].real} cmdline={cmdline}")
         known[info["pid"]] = var
         pages = (info["memory_info"].rss if info["memory_info"] else 0) // 4096 // fraction
         if pages:
