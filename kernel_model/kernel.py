@@ -80,6 +80,7 @@ class Kernel:
         self._subscribers: list[Callable[[KernelEvent], None]] = []
         self._observers: list[ProcessObserver] = []
         self._event_seq = 0
+        self.panicked = ""
         # Bumped by every change of kernel state; procfs reuses a generated file while it is equal.
         self.version = 0
         self.dmesg: deque[str] = deque(maxlen=dmesg_lines)
@@ -138,6 +139,24 @@ class Kernel:
             self._log(line)
 
     # ------------------------------------------------------------------------------------------
+    # panic
+    # ------------------------------------------------------------------------------------------
+    def panic(self, report: str) -> None:
+        """Stop the simulated machine: the report goes to dmesg and every later syscall fails
+        with EIO.  Reading /proc still works, so the report can be read."""
+        with self.lock:
+            if self.panicked:
+                return
+            self.panicked = report
+            for line in report.splitlines():
+                self._log(f"KERNEL PANIC: {line}")
+            self.emit("panic", report=report)
+
+    def _check_panic(self) -> None:
+        if self.panicked:
+            raise KernelError(errno.EIO, "the kernel has panicked (see dmesg)")
+
+    # ------------------------------------------------------------------------------------------
     # lookups
     # ------------------------------------------------------------------------------------------
     def process(self, pid: int) -> Process | None:
@@ -161,6 +180,7 @@ class Kernel:
         return 0 < pid < self._next_pid
 
     def zombies(self) -> list[Process]:
+        """Dead processes still listed: zombies waiting for a parent, and any leaked ones."""
         return [p for p in self.processes.values() if p.state == ProcessState.DEAD]
 
     def uptime_seconds(self) -> float:
@@ -174,6 +194,7 @@ class Kernel:
               stack_pages: int = DEFAULT_STACK_PAGES) -> int:
         """Create a new user process (a fork+exec from the parent's point of view); returns its PID."""
         with self.lock:
+            self._check_panic()
             if not isinstance(name, str) or not name or len(name) > 255 or any(c in name for c in "\0\n/"):
                 raise KernelError(errno.EINVAL, f"bad process name {name!r}")
             if not _is_int(uid) or not 0 <= uid < 1 << 32:
@@ -228,6 +249,7 @@ class Kernel:
         return pid
 
     def _register(self, process: Process) -> None:
+        process.on_destroyed = self._process_destroyed
         process.lifetime_ref = adopt_ref(process, "own lifetime (released at finalize)")
         process.thread_ref = process.ref("main thread")
         self.processes[process.pid] = process
@@ -240,6 +262,7 @@ class Kernel:
     def fork(self, pid: int) -> int:
         """Clone `pid`; ENOMEM (and no child at all) if the COW reservations cannot be made."""
         with self.lock:
+            self._check_panic()
             parent = self._running(pid)
             if len(self.processes) >= self.max_processes:
                 raise KernelError(errno.EAGAIN, f"process limit {self.max_processes} reached")
@@ -286,6 +309,7 @@ class Kernel:
     # ------------------------------------------------------------------------------------------
     def exit(self, pid: int, code: int = 0) -> None:
         with self.lock:
+            self._check_panic()
             process = self._running(pid)
             if not _is_int(code) or not 0 <= code <= 255:
                 raise KernelError(errno.EINVAL, f"exit code must be 0..255, not {code!r}")
@@ -293,6 +317,7 @@ class Kernel:
 
     def kill(self, pid: int, sig: int) -> None:
         with self.lock:
+            self._check_panic()
             if not _is_int(sig) or not 0 <= sig <= SIGNAL_MAX:
                 raise KernelError(errno.EINVAL, f"bad signal {sig!r}")
             if not _is_int(pid) or pid < 0:
@@ -324,6 +349,7 @@ class Kernel:
     def crash(self, pid: int, sig: int = _signal.SIGSEGV, reason: str = "crash") -> None:
         """Kill `pid` as a fault would (used by the runner when a program raises)."""
         with self.lock:
+            self._check_panic()
             process = self._running(pid)
             self._log(f"Process {process.name}({pid}) crashed: {reason}")
             self._die(process, 0, sig, reason)
@@ -379,6 +405,7 @@ class Kernel:
             child = self.processes[child_pid]
             if adopt:
                 assert init is not None
+                child.reparented_from = child.ppid
                 child.ppid = 1
                 init.children.add(child_pid)
                 self.emit("reparent", pid=child_pid, old_parent=process.pid, new_parent=1)
@@ -387,6 +414,7 @@ class Kernel:
             zombie = ref.get()
             if adopt:
                 assert init is not None
+                zombie.reparented_from = zombie.ppid
                 zombie.ppid = 1
                 init.wait_list[zombie_pid] = zombie.ref(f"wait list of PID 1 ({init.name})")
                 self.emit("reparent", pid=zombie_pid, old_parent=process.pid, new_parent=1)
@@ -398,9 +426,16 @@ class Kernel:
         process.wait_list.clear()
 
     def _notify_reaped(self, process: Process) -> None:
-        self.processes.pop(process.pid, None)
+        """Nothing in the kernel waits for it any more: observers let go of it too."""
+        process.reaped = True
         for observer in self._observers:
             observer.on_process_reaped(process)
+
+    def _process_destroyed(self, process: Process) -> None:
+        # Like ~Process in SerenityOS: the process list entry goes when the object dies.  A dead
+        # process something still holds (a leak) therefore stays listed, as it did in 2021-06.
+        if self.processes.get(process.pid) is process:
+            del self.processes[process.pid]
 
     def waitpid(self, pid: int, child: int = -1, nohang: bool = False) -> tuple[int, int] | None:
         """Reap a dead child of `pid`: (child pid, wait status), or None if `nohang` and none is ready.
@@ -409,6 +444,7 @@ class Kernel:
         `nohang` is not set (the simulation runner waits on events instead of blocking a caller).
         """
         with self.lock:
+            self._check_panic()
             parent = self._running(pid)
             if not _is_int(child) or child < -1 or child == 0:
                 raise KernelError(errno.EINVAL, f"bad child pid {child!r}")
@@ -446,6 +482,7 @@ class Kernel:
              addr: int = 0, name: str = "") -> int:
         """sys$mmap with SerenityOS's validation order; returns the mapped address."""
         with self.lock:
+            self._check_panic()
             process = self._running(pid)
             for value, what in ((size, "size"), (prot, "prot"), (flags, "flags"), (offset, "offset"),
                                 (addr, "address"), (fd, "fd")):
@@ -523,6 +560,7 @@ class Kernel:
 
     def munmap(self, pid: int, addr: int, size: int) -> None:
         with self.lock:
+            self._check_panic()
             process = self._running(pid)
             if not _is_int(addr) or not _is_int(size) or size <= 0 or size > MAX_SIZE \
                     or addr < 0 or addr % PAGE_SIZE:
@@ -542,6 +580,7 @@ class Kernel:
     def madvise(self, pid: int, addr: int, size: int, advice: int) -> int:
         """MADV_SET_VOLATILE / MADV_SET_NONVOLATILE on one whole purgeable region; 1 if it had been purged."""
         with self.lock:
+            self._check_panic()
             process = self._running(pid)
             if not _is_int(addr) or not _is_int(size) or not _is_int(advice):
                 raise KernelError(errno.EINVAL, "bad madvise arguments")
@@ -569,6 +608,7 @@ class Kernel:
     def anon_create(self, pid: int, size: int, cloexec: bool = False) -> int:
         """A descriptor for a new purgeable, committed anonymous object of `size` bytes."""
         with self.lock:
+            self._check_panic()
             process = self._running(pid)
             if not _is_int(size) or size <= 0 or size % PAGE_SIZE or size > MAX_SIZE:
                 raise KernelError(errno.EINVAL, f"bad anon_create size {size!r}")
@@ -586,6 +626,7 @@ class Kernel:
     def open(self, pid: int, path: str, writable: bool = False) -> int:
         """Open a file of the simulated file system (never the host's); returns the fd."""
         with self.lock:
+            self._check_panic()
             process = self._running(pid)
             inode = self.files.lookup(path, process.cwd)
             fd = process.next_fd()
@@ -598,6 +639,7 @@ class Kernel:
 
     def close(self, pid: int, fd: int) -> None:
         with self.lock:
+            self._check_panic()
             process = self._running(pid)
             entry = process.fds.pop(fd, None) if type(fd) is int else None
             if entry is None:
@@ -608,6 +650,7 @@ class Kernel:
     def access(self, pid: int, addr: int, length: int = PAGE_SIZE, write: bool = False) -> AccessResult:
         """Touch [addr, addr+length): run the fault paths; a fault that fails kills the process."""
         with self.lock:
+            self._check_panic()
             process = self._running(pid)
             if not _is_int(addr) or not _is_int(length) or addr < 0 or length <= 0 or length > MAX_SIZE:
                 raise KernelError(errno.EINVAL, "bad access range")
@@ -656,6 +699,7 @@ class Kernel:
     def purge(self) -> int:
         """sys$purge(PURGE_ALL_VOLATILE): pages purged."""
         with self.lock:
+            self._check_panic()
             return self.mm.purge_all_volatile()
 
     # ------------------------------------------------------------------------------------------
@@ -664,6 +708,7 @@ class Kernel:
     def set_cpu_load(self, pid: int, load: float) -> None:
         """How much of one CPU the process wants (0 = sleeping); tick() charges it."""
         with self.lock:
+            self._check_panic()
             process = self._running(pid)
             if not 0.0 <= load <= 1.0:
                 raise KernelError(errno.EINVAL, "load must be between 0 and 1")
@@ -683,6 +728,7 @@ class Kernel:
     def tick(self, seconds: float) -> None:
         """Advance simulated time and charge CPU time to the processes that want it."""
         with self.lock:
+            self._check_panic()
             if not 0 <= seconds <= 10 * 365 * 86400:
                 raise KernelError(errno.EINVAL, f"bad tick {seconds!r}")
             dt = int(seconds * 1e9)

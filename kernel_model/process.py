@@ -68,6 +68,13 @@ class Process(RefCounted, Weakable):
         self.dead_children_time_kernel = 0
         # thread counters survive the thread so a zombie's stat still shows its times
         self.final_thread: Thread | None = None
+        self.reparented_from = 0  # the parent it had before the linux policy moved it to PID 1
+        self.reaped = False  # no wait list holds it any more (it may still be alive: a leak)
+        self.on_destroyed = None  # set by the kernel: removes it from the process list
+
+    def _destroy(self) -> None:
+        if self.on_destroyed is not None:
+            self.on_destroyed(self)
 
     def describe(self) -> str:
         return f"Process {self.pid} ({self.name}) {self.state_name}"

@@ -66,6 +66,7 @@ class ProcFSOperations(Operations):
         self.registry = registry
         self.root = registry.root
         self.mountpoint = os.path.realpath(mountpoint) if mountpoint else ""
+        registry.describe_holder = self.describe_holder
         if self.mountpoint:
             self.root.handle_oracle = lambda caller, pid: holds_handle_into(caller.pid, f"{self.mountpoint}/{pid}")
         self.personality = registry.personality
@@ -113,6 +114,13 @@ class ProcFSOperations(Operations):
         with self._lock:
             self._handles[fh] = handle
         return fh
+
+    def describe_holder(self, holder: str) -> str:
+        """'open handle 17 on /42' -> 'open handle on /42 held by host process 1234 (bash)'."""
+        words = holder.split(" ", 4)
+        if len(words) == 5 and words[:2] == ["open", "handle"] and words[2].isdigit() and words[3] == "on":
+            return f"open handle on {words[4]} held by {self.handle_holder(int(words[2]))}"
+        return holder
 
     def handle_holder(self, fh: int) -> str:
         """'held by host process 1234 (bash)' for the lifetime inspector."""

@@ -33,7 +33,11 @@ class ProcFSComponentRegistry:
         self.personality = personality
         self.directories: dict[int, RefPtr[ProcessDirectory]] = {}
         self.orphans: dict[int, WeakPtr[ProcessDirectory]] = {}
-        self.strong_backrefs = False   # sim/bugs/procfs_strong_backrefs
+        # Bug switches (sim/bugs/): reproduce what SerenityOS fixed in 3344f91fc49 and bee75c1f242.
+        self.strong_backrefs = False      # procfs_strong_backrefs: children hold their directory strongly
+        self.panic_on_held_dir = False    # panic_on_held_pid_dir: unregistering a held directory panics
+        # How a holder name reads to a person; the FUSE adapter names the host process behind a handle.
+        self.describe_holder = lambda holder: holder
         self._host_dirs: OrderedDict[int, RefPtr[ProcessDirectory]] = OrderedDict()
         self._host_registry = ObjectRegistry()  # host-caller views are not kernel objects
         self._host_lock = threading.Lock()      # protects _host_dirs
@@ -54,6 +58,10 @@ class ProcFSComponentRegistry:
         directory = ProcessDirectory(self.kernel.registry, process.ref(f"PID directory /{pid}"),
                                      self.personality, self.kernel, self.strong_backrefs)
         self.directories[pid] = adopt_ref(directory, "ProcFS root list")
+        if self.strong_backrefs:
+            # Before 32a4a4ac197 every child existed from the start, so the cycle always formed.
+            for name in directory.specs():
+                directory.child(name)
 
     def on_process_finalized(self, process: Process) -> None:
         if self.personality == SERENITY:
@@ -67,6 +75,15 @@ class ProcFSComponentRegistry:
         if ref is None:
             return
         directory = ref.get()
+        if self.panic_on_held_dir and directory.ref_count > 1:
+            holders = [self.describe_holder(h) for h in directory.strong_holders() if h != "ProcFS root list"]
+            self.kernel.panic(
+                f"ASSERTION FAILED: directory->ref_count() == 1 in ProcFSComponentRegistry::unregister_process\n"
+                f"process {pid} died while its /proc/{pid} directory was held open by: {'; '.join(holders)}\n"
+                f"(SerenityOS #8576, fixed by bee75c1f242; switch off sim/bugs/panic_on_held_pid_dir)")
+        if directory.strong_backrefs:
+            ref.release()  # the pre-fix code only unlinked the directory: the cycle keeps it alive
+            return
         directory.prepare_for_deletion()
         weak = directory.make_weak_ptr()
         ref.release()

@@ -59,6 +59,35 @@ class ControlFile(Node):
         return "".join(r + "\n" for r in results if r).encode()
 
 
+class SwitchFile(Node):
+    """A boolean the mount owner flips by writing 1 or 0 (`sim/bugs/NAME`)."""
+
+    writable = True
+    permissions = 0o644
+
+    def __init__(self, name: str, get: Callable[[], bool], set_: Callable[[bool], None], owner_uid: int,
+                 owner_gid: int) -> None:
+        self.name = name
+        self._get = get
+        self._set = set_
+        self._owner = (owner_uid, owner_gid)
+
+    def owner(self) -> tuple[int, int]:
+        return self._owner
+
+    def read(self, caller: Caller) -> bytes:
+        return b"1\n" if self._get() else b"0\n"
+
+    def write(self, caller: Caller, data: bytes) -> bytes:
+        if caller.uid not in (0, self._owner[0]):
+            raise ProcFSError(errno.EACCES, "only the mount owner may flip switches")
+        value = data.strip()
+        if value not in (b"0", b"1"):
+            raise ProcFSError(errno.EINVAL, "write 1 or 0")
+        self._set(value == b"1")
+        return self.read(caller)
+
+
 class LiveFile(Node):
     """A growing file read in place (`sim/events`): `tail -f` polls its size and reads on."""
 

@@ -13,11 +13,15 @@ import logging
 import os
 import sys
 from dataclasses import asdict, dataclass
+from functools import partial
 
 from kernel_model import Kernel, KernelError
+from procfs.component import GlobalDirectory, GlobalFile
 from procfs.registry import ProcFSComponentRegistry
-from procfs.sim_backend import LiveFile, build_sim_directory
+from procfs.sim_backend import LiveFile, SwitchFile, build_sim_directory
 
+from . import forensics
+from .bugs import BUGS, BugSwitches
 from .commands import CommandInterpreter, parse_size
 from .event_log import EventLog, read_record
 from .programs import BUILTIN_PROGRAMS
@@ -69,9 +73,30 @@ class Simulation:
                   "personality": options.personality, "orphan_policy": options.orphan_policy,
                   "memory": str(memory), "processes": options.processes}
         self.events = EventLog(self.kernel, options.record, header)
+        self.bugs = BugSwitches(self.registry, self.runner)
+        self.runner.bugs = self.bugs
         self.registry.root.add(build_sim_directory(self.interpreter, os.getuid(), os.getgid(), [
-            LiveFile("events", self.events.read, lambda: self.events.size)]))
+            LiveFile("events", self.events.read, lambda: self.events.size),
+            *self._forensics_files(),
+            GlobalDirectory("bugs", [GlobalFile("README", lambda c: bugs_readme().encode())] + [
+                SwitchFile(name, partial(self.bugs.get, name), partial(self.bugs.set, name), os.getuid(), os.getgid())
+                for name in BUGS]),
+        ]))
         self.scenario = scenario
+
+    def _forensics_files(self) -> list:
+        def zombie_report() -> dict:
+            return forensics.zombies(self.kernel, self.runner)
+
+        def lifetime_report() -> list:
+            with self.kernel.lock:
+                linked = [ref.get() for ref in self.registry.directories.values()]
+            return forensics.lifetimes(self.kernel, self.registry.describe_holder, linked)
+
+        return [GlobalFile("zombies", lambda c: forensics.zombies_text(zombie_report()).encode()),
+                GlobalFile("zombies.json", lambda c: forensics.dumps(zombie_report())),
+                GlobalFile("lifetimes", lambda c: forensics.lifetimes_text(lifetime_report()).encode()),
+                GlobalFile("lifetimes.json", lambda c: forensics.dumps(lifetime_report()))]
 
     def start(self) -> None:
         """Start the clock paused, build the scenario (and replay), then let time run."""
@@ -98,6 +123,14 @@ class Simulation:
     def stop(self) -> None:
         self.runner.stop()
         self.events.close()
+
+
+def bugs_readme() -> str:
+    parts = ["Bug switches: write 1 to turn one on, 0 to turn it off (only the mount owner may).\n"]
+    for bug in BUGS.values():
+        parts.append(f"\n{bug.name}\n  {bug.what}\n  fixed by: {bug.fixed_by}\n  commit message:\n"
+                     f"    {bug.fix_message}\n")
+    return "".join(parts)
 
 
 def serve(options: MountOptions) -> int:

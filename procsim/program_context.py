@@ -108,6 +108,23 @@ class ProgramContext:
     def log(self, message: str) -> None:
         self.kernel.log(f"{self.name}({self.pid}): {message}")
 
+    def bug(self, name: str) -> bool:
+        """Whether a bug switch (sim/bugs/NAME) is on."""
+        return self._runner.bugs.get(name)
+
+    def try_wait(self, child: int = -1) -> tuple[int, int] | None:
+        """Reap a child that has exited, if any (WNOHANG); None when none has, or there are none."""
+        try:
+            return self._call(self.kernel.waitpid, self.pid, child, True)
+        except KernelError as e:
+            if e.errno == errno.ECHILD:
+                return None
+            raise
+
+    async def child_event(self, timeout: float) -> None:
+        """Until a child dies or is reparented to us, or `timeout` simulated seconds pass."""
+        await self._runner.wait_for_child_event(self.pid, int(timeout * 1e9))
+
     async def wait(self, child: int = -1) -> tuple[int, int]:
         """Block until a child has exited, reap it: (pid, wait status). ECHILD if there is none."""
         while True:

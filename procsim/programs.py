@@ -16,18 +16,16 @@ PAGE = 4096
 
 
 async def init(ctx: ProgramContext) -> None:
-    """PID 1: reaps every child that exits -- unless `--no-reap` (the container PID-1 problem)."""
+    """PID 1: reaps every child that exits -- unless `--no-reap` (the container PID-1 problem) or
+    the init_does_not_reap bug switch is on."""
     if ctx.flag("no-reap"):
         ctx.log("not reaping children (--no-reap)")
-        while True:
-            await ctx.sleep(3600)
     while True:
-        try:
-            await ctx.wait()
-        except KernelError as e:
-            if e.errno != errno.ECHILD:
-                raise
-            await ctx.sleep(1)  # no children right now
+        if ctx.flag("no-reap") or ctx.bug("init_does_not_reap"):
+            await ctx.sleep(0.5)
+            continue
+        if ctx.try_wait() is None:
+            await ctx.child_event(timeout=0.5)  # wake up to notice the switch being turned off
 
 
 async def shell(ctx: ProgramContext) -> None:

@@ -17,12 +17,22 @@ import heapq
 import itertools
 import logging
 import threading
+from typing import TYPE_CHECKING, Callable
+
 import trio
 import trio.testing
 
 from kernel_model import Kernel, KernelError, KernelEvent
 
 from .program_context import Program, ProgramContext, ProgramExit
+
+if TYPE_CHECKING:
+    from .bugs import BugSwitches
+
+
+class _NoBugs:
+    def get(self, name: str) -> bool:
+        return False
 
 log = logging.getLogger("procsim.runner")
 NS = 1_000_000_000
@@ -39,6 +49,7 @@ class SimulationRunner:
         self.step_ns = int(step * NS)
         self.seed = seed
         self.paused = False
+        self.bugs: "BugSwitches | _NoBugs" = _NoBugs()  # set by the Simulation
         self.replaying = False  # while a replay runs, pause/resume are recorded but change nothing
         self.step_lock = threading.RLock()   # held while a step runs; ctl commands take it too
         self._queue_lock = threading.Lock()  # protects the three queues below
@@ -105,10 +116,17 @@ class SimulationRunner:
         heapq.heappush(self._sleepers, (when_ns, next(self._seq), event))
         await event.wait()
 
-    async def wait_for_child_event(self, pid: int) -> None:
+    async def wait_for_child_event(self, pid: int, timeout_ns: int | None = None) -> None:
+        """Until a child of `pid` dies (or is reparented to it), or `timeout_ns` simulated ns pass."""
         event = trio.Event()
         self._child_waiters.setdefault(pid, []).append(event)
+        if timeout_ns is not None:
+            heapq.heappush(self._sleepers, (self.kernel.clock.now_ns() + timeout_ns, next(self._seq), event))
         await event.wait()
+
+    def is_waiting(self, pid: int) -> bool:
+        """Whether `pid`'s program is blocked in wait() right now."""
+        return any(not e.is_set() for e in self._child_waiters.get(pid, []))
 
     async def _let_run(self) -> None:
         await trio.testing.wait_all_tasks_blocked()
@@ -133,13 +151,15 @@ class SimulationRunner:
                     await self._let_run()
             for pid in parents:
                 for event in self._child_waiters.pop(pid, []):
-                    event.set()
-                    await self._let_run()
+                    if not event.is_set():
+                        event.set()
+                        await self._let_run()
             now = self.kernel.clock.now_ns()
             if self._sleepers and self._sleepers[0][0] <= now:
                 _, _, event = heapq.heappop(self._sleepers)
-                event.set()
-                await self._let_run()
+                if not event.is_set():  # a timed wait may have been woken by its child already
+                    event.set()
+                    await self._let_run()
                 continue
             with self._queue_lock:
                 if not (self._to_cancel or self._to_start or self._child_events):
@@ -161,7 +181,8 @@ class SimulationRunner:
             except ProgramExit:
                 pass
             except KernelError as e:
-                self._crash(pid, name, f"unhandled {e.name}: {e.message}")
+                if not self.kernel.panicked:
+                    self._crash(pid, name, f"unhandled {e.name}: {e.message}")
             except Exception as e:  # a user program's bug kills its process, never the kernel
                 log.warning("program %s of PID %d raised", name, pid, exc_info=True)
                 self._crash(pid, name, f"{type(e).__name__}: {e}")
@@ -180,7 +201,7 @@ class SimulationRunner:
             if before is not None:
                 with self.step_lock:
                     before()
-            while remaining > 0:
+            while remaining > 0 and not self.kernel.panicked:  # a panicked machine stands still
                 dt = min(self.step_ns, remaining)
                 with self.step_lock:
                     self.kernel.tick(dt / NS)

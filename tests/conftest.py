@@ -46,21 +46,22 @@ def mnt(mount_system) -> MountedSystem:
     return mount_system()
 
 
-def ours_left_behind() -> tuple[list[str], list[str]]:
+def ours_left_behind(base: str) -> tuple[list[str], list[str]]:
+    """procsim mounts and daemons under `base` (this session's temp dir; other runs may coexist)."""
     with open("/proc/self/mounts") as f:
-        mounts = [line for line in f if line.startswith("procsim ")]
+        mounts = [line for line in f if line.startswith("procsim") and base in line]
     daemons = subprocess.run(["pgrep", "-af", "procsim.daemon"], capture_output=True, text=True).stdout.split("\n")
-    return mounts, [d for d in daemons if d.strip() and "pgrep" not in d]
+    return mounts, [d for d in daemons if base in d and "pgrep" not in d]
 
 
 @pytest.fixture(scope="session", autouse=True)
-def nothing_left_behind():
-    """After the whole run: no procsim mount and no daemon may remain."""
-    before = ours_left_behind()
+def nothing_left_behind(tmp_path_factory):
+    """After the whole run: no procsim mount and no daemon of this session may remain."""
+    base = str(tmp_path_factory.getbasetemp())
     yield
-    after = ours_left_behind()
-    assert after[0] == before[0], f"mounts left behind: {after[0]}"
-    assert after[1] == before[1], f"daemons left behind: {after[1]}"
+    mounts, daemons = ours_left_behind(base)
+    assert mounts == [], f"mounts left behind: {mounts}"
+    assert daemons == [], f"daemons left behind: {daemons}"
 
 
 def require_fuse() -> None:
