@@ -343,7 +343,7 @@ class Kernel:
             return
         process.stopped = stopped
         assert process.thread is not None
-        process.thread.state = "Stopped" if stopped else "Runnable"
+        process.thread.state = "Stopped" if stopped else ("Running" if process.cpu_load > 0 else "Blocked")
         self.emit("stop" if stopped else "continue", pid=process.pid)
 
     def crash(self, pid: int, sig: int = _signal.SIGSEGV, reason: str = "crash") -> None:

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 class Thread:
     tid: int
     name: str
-    state: str = "Runnable"       # SerenityOS names: Runnable, Running, Blocked, Stopped, Dying, Dead
-    blocker: str = ""             # when Blocked: "Sleeping", "Waiting", ...
+    state: str = "Blocked"        # SerenityOS names: Runnable, Running, Blocked, Stopped, Dying, Dead
+    blocker: str = "Sleeping"     # when Blocked: "Sleeping", "Waiting", ...
     times_scheduled: int = 0
     time_user: int = 0            # nanoseconds of simulated CPU time
     time_kernel: int = 0

@@ -175,6 +175,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_top(args: argparse.Namespace) -> int:
+    from .top import run
+
+    try:
+        return run(args.mountpoint, once=args.once, interval=args.interval, width=args.width)
+    except OSError as e:
+        return die(f"top: {args.mountpoint}: {os.strerror(e.errno) if e.errno else e}")
+
+
 def run_ctl(mountpoint: str, line: str) -> str:
     """Write one command to MOUNTPOINT/sim/ctl and read its result from the same open file."""
     fd = os.open(os.path.join(mountpoint, "sim", "ctl"), os.O_RDWR)
@@ -215,6 +224,12 @@ def build_parser() -> argparse.ArgumentParser:
     umount.add_argument("mountpoint")
     umount.add_argument("--lazy", action="store_true")
     umount.set_defaults(func=cmd_umount)
+    top = sub.add_parser("top", help="a live view of a mounted simulation (reads only the mount)")
+    top.add_argument("mountpoint")
+    top.add_argument("--once", action="store_true", help="print one frame and exit (no terminal needed)")
+    top.add_argument("--interval", type=float, default=1.0, help="seconds between refreshes")
+    top.add_argument("--width", type=int, default=None, help="columns (default: the terminal's)")
+    top.set_defaults(func=cmd_top)
     ctl = sub.add_parser("ctl", help="run one command on a mounted simulation")
     ctl.add_argument("mountpoint")
     ctl.add_argument("command", nargs=argparse.REMAINDER)

@@ -76,7 +76,7 @@ def zombies(kernel: Kernel, runner: "SimulationRunner | None") -> dict:
             else:
                 verdict = f"parent {z.ppid} ({parent.name}) is alive and not waiting: only it can reap it"
             reports.append(ZombieReport(z.pid, z.name, z.ppid, parent.name if parent else "",
-                                        round((now - (z.dead_time or now)) / 1e9, 3), z.wait_status(),
+                                        round((now - (now if z.dead_time is None else z.dead_time)) / 1e9, 3), z.wait_status(),
                                         verdict, reap_with))
         note = SERENITY_NOTE if kernel.orphan_policy == "serenity" else LINUX_NOTE
         return {"orphan_policy": kernel.orphan_policy, "note": note,
