@@ -300,8 +300,9 @@ class ProcessDirectory(Component):
         self.permissions = 0o500 if personality == SERENITY else 0o555
 
     def describe(self) -> str:
-        state = "orphaned (process gone)" if self.process_ref is None else "linked"
-        return f"ProcFS directory /{self.pid} ({state})"
+        if self.process_ref is None:
+            return f"ProcFS directory /{self.pid}, orphaned: its process is gone"
+        return f"ProcFS directory /{self.pid}"
 
     @property
     def process(self) -> Process | None:

@@ -5,7 +5,7 @@ source "$(dirname "$0")/lib.sh"
 pid=$(ctl spawn held ppid=0)
 exec 3< "$MNT/$pid"
 ctl kill "$pid" KILL
-grep -q "ProcFS directory /$pid (orphaned" "$MNT/sim/lifetimes" || fail "orphaned directory not listed: $(cat "$MNT/sim/lifetimes")"
+grep -q "ProcFS directory /$pid, orphaned" "$MNT/sim/lifetimes" || fail "orphaned directory not listed: $(cat "$MNT/sim/lifetimes")"
 grep -q "held by: open handle on /$pid held by host process $$ (bash)" "$MNT/sim/lifetimes" \
   || fail "holder not named: $(cat "$MNT/sim/lifetimes")"
 json "$MNT/sim/lifetimes.json" "d[0]['kind']" | grep -qx ProcessDirectory || fail "lifetimes.json"
