@@ -184,7 +184,9 @@ class ProcFSOperations(Operations):
             entries = node.list(caller)
         except ProcFSError as e:
             raise FuseOSError(e.errno)
-        return [".", ".."] + [(name, {"st_mode": mode}, 0) for name, mode in entries]
+        listing = [".", ".."] + [(name, {"st_mode": mode}, 0) for name, mode in entries]
+        self.registry.on_access("readdir", path)
+        return listing
 
     def releasedir(self, path: str, fh: int) -> int:
         self._drop(fh)
@@ -205,6 +207,7 @@ class ProcFSOperations(Operations):
             raise FuseOSError(e.errno)
         fi.fh = self._add_handle(Handle(node, path, content), node)
         fi.direct_io = 1
+        self.registry.on_access("open", path)
         return 0
 
     def read(self, path: str, size: int, offset: int, fi) -> bytes:

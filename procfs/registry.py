@@ -38,6 +38,9 @@ class ProcFSComponentRegistry:
         self.panic_on_held_dir = False    # panic_on_held_pid_dir: unregistering a held directory panics
         # How a holder name reads to a person; the FUSE adapter names the host process behind a handle.
         self.describe_holder = lambda holder: holder
+        # Called by the adapter after a reader's open or readdir completes ("open", "/5/stat"); the
+        # simulation hangs race triggers on it (`after open /5/stat exit 5`).
+        self.on_access = lambda operation, path: None
         self._host_dirs: OrderedDict[int, RefPtr[ProcessDirectory]] = OrderedDict()
         self._host_registry = ObjectRegistry()  # host-caller views are not kernel objects
         self._host_lock = threading.Lock()      # protects _host_dirs

@@ -175,6 +175,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_snapshot(args: argparse.Namespace) -> int:
+    from .snapshot import snapshot
+
+    try:
+        written, errors = snapshot(args.mountpoint, args.directory)
+    except OSError as e:
+        return die(f"snapshot: {e.strerror or e}")
+    print(f"procsim: {written} files written to {args.directory}"
+          + (f"; {len(errors)} entries could not be read (see .procsim-snapshot-errors)" if errors else ""))
+    return 0
+
+
 def cmd_top(args: argparse.Namespace) -> int:
     from .top import run
 
@@ -224,6 +236,10 @@ def build_parser() -> argparse.ArgumentParser:
     umount.add_argument("mountpoint")
     umount.add_argument("--lazy", action="store_true")
     umount.set_defaults(func=cmd_umount)
+    snap = sub.add_parser("snapshot", help="copy the mounted tree as plain files")
+    snap.add_argument("mountpoint")
+    snap.add_argument("directory")
+    snap.set_defaults(func=cmd_snapshot)
     top = sub.add_parser("top", help="a live view of a mounted simulation (reads only the mount)")
     top.add_argument("mountpoint")
     top.add_argument("--once", action="store_true", help="print one frame and exit (no terminal needed)")

@@ -89,6 +89,7 @@ class Parsed:
     args: list[str]
     options: dict[str, str]
     flags: set[str]
+    raw: str = ""
 
 
 def tokenize(line: str) -> Parsed:
@@ -115,7 +116,7 @@ def tokenize(line: str) -> Parsed:
             args.append(word)  # the first argument, or anything numeric (PIDs, sizes, addresses)
         else:
             flags.add(word)
-    return Parsed(words[0].lower(), args, options, flags)
+    return Parsed(words[0].lower(), args, options, flags, line)
 
 
 def _need(parsed: Parsed, minimum: int, maximum: int, usage: str) -> None:
@@ -148,6 +149,9 @@ open PID PATH                                -> fd (a simulated file; never the 
 load PID FRACTION                            (CPU share the process wants, 0..1)
 purge                                        -> pages purged
 tick SECONDS / pause / resume
+after open|readdir /PATH COMMAND...          -> trigger id: COMMAND runs once, right after a reader's
+                                                next open (or listing) of /PATH in the mount
+triggers                                     -> the pending triggers
 help"""
 
 
@@ -164,8 +168,12 @@ class CommandInterpreter:
             "wait": self.wait, "mmap": self.mmap, "munmap": self.munmap, "read": self.read,
             "write": self.write, "madvise": self.madvise, "anon_create": self.anon_create,
             "open": self.open, "load": self.load, "purge": self.purge, "tick": self.tick,
-            "pause": self.pause, "resume": self.resume, "help": self.help,
+            "pause": self.pause, "resume": self.resume, "help": self.help, "after": self.after,
+            "triggers": self.list_triggers,
         }
+        self._triggers: list[tuple[int, str, str, str]] = []  # (id, operation, path, command)
+        self._trigger_ids = 0
+        self._triggers_lock = threading.Lock()  # protects _triggers
 
     def execute(self, line: str, caller: object = None, source: str = "ctl") -> str:
         """Run one command line; returns its result text (no trailing newline).
@@ -383,3 +391,37 @@ class CommandInterpreter:
 
     def help(self, p: Parsed) -> str:
         return HELP
+
+    # -- race triggers ---------------------------------------------------------------------------
+    def after(self, p: Parsed) -> str:
+        """`after open|readdir PATH COMMAND...`: run COMMAND once, right after a reader's next open
+        (or listing) of PATH in the mount -- to reproduce races like vanish-between-readdir-and-open."""
+        words = shlex.split(p.raw, comments=True)[1:]
+        if len(words) < 3 or words[0] not in ("open", "readdir") or not words[1].startswith("/"):
+            raise syntax("usage: after open|readdir /PATH COMMAND [ARGS...]")
+        command = " ".join(shlex.quote(w) for w in words[2:])
+        if tokenize(command).name not in self._commands or tokenize(command).name in ("after", "tick"):
+            raise syntax(f"cannot trigger {words[2]!r}")
+        path = "/" + "/".join(part for part in words[1].split("/") if part)
+        with self._triggers_lock:
+            self._trigger_ids += 1
+            self._triggers.append((self._trigger_ids, words[0], path, command))
+            return str(self._trigger_ids)
+
+    def list_triggers(self, p: Parsed) -> str:
+        _need(p, 0, 0, "triggers")
+        with self._triggers_lock:
+            return "\n".join(f"{i} after {op} {path} {command}" for i, op, path, command in self._triggers)
+
+    def on_access(self, operation: str, path: str) -> None:
+        """Called by procfs after a reader's open/readdir: fire the matching triggers, once each."""
+        if not self._triggers:
+            return
+        with self._triggers_lock:
+            due = [t for t in self._triggers if t[1] == operation and t[2] == path]
+            self._triggers = [t for t in self._triggers if t not in due]
+        for _, _, _, command in due:
+            try:
+                self.execute(command, source="trigger")
+            except KernelError as e:
+                self.kernel.log(f"trigger after {operation} {path}: {command}: {e.message}")

@@ -73,6 +73,7 @@ class Simulation:
                   "personality": options.personality, "orphan_policy": options.orphan_policy,
                   "memory": str(memory), "processes": options.processes}
         self.events = EventLog(self.kernel, options.record, header)
+        self.registry.on_access = self.interpreter.on_access
         self.bugs = BugSwitches(self.registry, self.runner)
         self.runner.bugs = self.bugs
         self.registry.root.add(build_sim_directory(self.interpreter, os.getuid(), os.getgid(), [
@@ -110,10 +111,10 @@ class Simulation:
         """Re-run the recorded control-file commands at their simulated times."""
         self.runner.replaying = True
         for event in self.replay_events:
-            if event["event"] == "command" and event.get("source") == "ctl":
+            if event["event"] == "command" and event.get("source") in ("ctl", "trigger"):
                 self.runner.advance_to_ns(round(event["time"] * 1e9))
                 try:
-                    self.interpreter.execute(event["line"], source="ctl")
+                    self.interpreter.execute(event["line"], source=event["source"])
                 except KernelError:
                     pass  # it failed the first time too: the record says so
         if self.replay_events:
