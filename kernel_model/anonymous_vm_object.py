@@ -55,6 +55,7 @@ class AnonymousVMObject(VMObject):
         pages = page_count_for(size)
         if pages <= 0:
             raise KernelError(errno.EINVAL, "size must be positive")
+        mm.check_slots(pages)
         if strategy == AllocationStrategy.NONE:
             return cls(mm, [mm.shared_zero_page] * pages, purgeable=purgeable)
         committed = mm.commit_user_physical_pages(pages)
@@ -175,6 +176,7 @@ class AnonymousVMObject(VMObject):
     def try_clone(self) -> "AnonymousVMObject":
         mm = self.mm
         pages = self.page_count
+        mm.check_slots(pages)
         if self.is_purgeable and self.is_volatile:
             clone = AnonymousVMObject(mm, [mm.shared_zero_page] * pages, purgeable=True)
             clone.is_volatile = True

@@ -22,7 +22,8 @@ class InodeVMObject(VMObject):
     class_name = "InodeVMObject"
 
     def __init__(self, mm: "MemoryManager", inode: "Inode", slots: list | None = None) -> None:
-        pages = max(1, page_count_for(inode.size))
+        pages = max(1, page_count_for(inode.size)) if slots is None else len(slots)
+        mm.check_slots(pages)
         super().__init__(mm, slots if slots is not None else [None] * pages)
         self.inode_ref: RefPtr["Inode"] = inode.ref(f"{self.class_name} of {inode.path}")
 

@@ -68,7 +68,8 @@ class AccessResult:
 class Kernel:
     def __init__(self, memory_bytes: int = 256 << 20, *, orphan_policy: str = "serenity",
                  clock: SimClock | None = None, files: dict[str, bytes] | None = None,
-                 ncpus: int = 2, max_processes: int = 1_000_000, dmesg_lines: int = 2000) -> None:
+                 ncpus: int = 2, max_processes: int = 200_000, max_slots: int = 1 << 26,
+                 dmesg_lines: int = 2000) -> None:
         if orphan_policy not in ORPHAN_POLICIES:
             raise ValueError(f"orphan policy must be one of {ORPHAN_POLICIES}")
         self.lock = threading.RLock()  # the big kernel lock: every syscall and every snapshot
@@ -84,7 +85,7 @@ class Kernel:
         # Bumped by every change of kernel state; procfs reuses a generated file while it is equal.
         self.version = 0
         self.dmesg: deque[str] = deque(maxlen=dmesg_lines)
-        self.mm = MemoryManager(page_round_up(memory_bytes) // PAGE_SIZE, self.registry, self._mm_event)
+        self.mm = MemoryManager(page_round_up(memory_bytes) // PAGE_SIZE, self.registry, self._mm_event, max_slots)
         # Address-space limits: the model keeps one slot per mapped page, so an unbounded mapping
         # (even MAP_NORESERVE) would cost the *host* memory.  Beyond them mmap answers ENOMEM,
         # as SerenityOS does when no address range is left.
@@ -266,9 +267,10 @@ class Kernel:
             parent = self._running(pid)
             if len(self.processes) >= self.max_processes:
                 raise KernelError(errno.EAGAIN, f"process limit {self.max_processes} reached")
-            needed = sum(r.vmobject.page_count for r in self._regions_cloned_by_fork(parent)
-                         if isinstance(r.vmobject, AnonymousVMObject)
-                         and not (r.vmobject.is_purgeable and r.vmobject.is_volatile))
+            cloned = [r.vmobject for r in self._regions_cloned_by_fork(parent)]
+            self.mm.check_slots(sum(v.page_count for v in cloned))
+            needed = sum(v.page_count for v in cloned if isinstance(v, AnonymousVMObject)
+                         and not (v.is_purgeable and v.is_volatile))
             if needed > self.mm.uncommitted:
                 self.emit("commit_failure", pid=pid, pages=needed, uncommitted=self.mm.uncommitted)
                 self._log(f"fork of PID {pid} failed: needs {needed} pages, {self.mm.uncommitted} uncommitted")
@@ -612,6 +614,8 @@ class Kernel:
             process = self._running(pid)
             if not _is_int(size) or size <= 0 or size % PAGE_SIZE or size > MAX_SIZE:
                 raise KernelError(errno.EINVAL, f"bad anon_create size {size!r}")
+            if size > self.max_mapping:
+                raise KernelError(errno.ENOMEM, "anon_create larger than the simulated address-space limit")
             vmobject = AnonymousVMObject.try_create_with_size(self.mm, size, AllocationStrategy.RESERVE,
                                                               purgeable=True)
             fd = process.next_fd()

@@ -10,10 +10,12 @@ purgeable memory before giving up, exactly like `allocate_user_physical_page`.
 """
 from __future__ import annotations
 
+import errno
 import threading
 from typing import TYPE_CHECKING, Callable
 
 from .committed_physical_page_set import CommittedPhysicalPageSet
+from .kernel_error import KernelError
 from .object_registry import ObjectRegistry
 from .physical_page import MarkerPage, PhysicalPage
 
@@ -23,7 +25,7 @@ if TYPE_CHECKING:
 
 class MemoryManager:
     def __init__(self, total_pages: int, registry: "ObjectRegistry | None" = None,
-                 on_event: Callable[..., None] | None = None) -> None:
+                 on_event: Callable[..., None] | None = None, max_slots: int = 1 << 26) -> None:
         if total_pages < 2:
             raise ValueError("the pool needs at least the two marker pages")
         self.total = total_pages
@@ -36,6 +38,10 @@ class MemoryManager:
         self._live_commit_sets: set[CommittedPhysicalPageSet] = set()
         # Every live VMObject, in creation order: the purge walk visits them like MM's vmobject list.
         self.vmobjects: dict[int, "VMObject"] = {}
+        # Host protection: every VM object keeps one slot (8 bytes of host memory) per page it
+        # covers, touched or not.  The total is capped; past it, creating objects is ENOMEM.
+        self.max_slots = max_slots
+        self.slots_in_use = 0
         markers = self.commit_user_physical_pages(2)
         assert markers is not None
         markers.count = 0
@@ -118,14 +124,23 @@ class MemoryManager:
                     total += purge(reason="purge syscall")
         return total
 
+    # -- host protection ---------------------------------------------------------------------------
+    def check_slots(self, pages: int) -> None:
+        """ENOMEM if `pages` more page slots would pass the cap (call before building them)."""
+        if self.slots_in_use + pages > self.max_slots:
+            self.event("commit_failure", pages=pages, reason="page-slot limit (host protection)")
+            raise KernelError(errno.ENOMEM, f"the simulation's page-slot limit ({self.max_slots}) would be exceeded")
+
     # -- bookkeeping -----------------------------------------------------------------------------
     def register_vmobject(self, vmobject: "VMObject") -> None:
         with self._lock:
             self.vmobjects[id(vmobject)] = vmobject
+            self.slots_in_use += vmobject.page_count
 
-    def unregister_vmobject(self, vmobject: "VMObject") -> None:
+    def unregister_vmobject(self, vmobject: "VMObject", pages: int) -> None:
         with self._lock:
-            self.vmobjects.pop(id(vmobject), None)
+            if self.vmobjects.pop(id(vmobject), None) is not None:
+                self.slots_in_use -= pages
 
     def event(self, kind: str, **fields: object) -> None:
         self._on_event(kind, **fields)
@@ -143,6 +158,8 @@ class MemoryManager:
                     if page is not None and type(page) is PhysicalPage:
                         distinct.add(id(page))
             assert len(distinct) + 2 == self.used, f"{len(distinct)} real pages + 2 markers != used {self.used}"
+            slots = sum(v.page_count for v in self.vmobjects.values())
+            assert slots == self.slots_in_use, f"slot count {self.slots_in_use} != {slots}"
 
     def page_usage(self) -> dict[str, int]:
         """Where the used pages are, for meminfo: volatile (reclaimable), inode (cache), shared."""

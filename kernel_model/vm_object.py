@@ -91,5 +91,6 @@ class VMObject(RefCounted, Weakable):
         self.mm.free_pages(self._free_pages_not_shared(self.physical_pages))
         self._family.remove(self)
         self._family = [self]
+        pages = self.page_count
         self.physical_pages = []
-        self.mm.unregister_vmobject(self)
+        self.mm.unregister_vmobject(self, pages)

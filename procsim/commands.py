@@ -152,6 +152,7 @@ tick SECONDS / pause / resume
 after open|readdir /PATH COMMAND...          -> trigger id: COMMAND runs once, right after a reader's
                                                 next open (or listing) of /PATH in the mount
 triggers                                     -> the pending triggers
+check                                        -> ok, or EIO if a kernel invariant is violated
 help"""
 
 
@@ -169,7 +170,7 @@ class CommandInterpreter:
             "write": self.write, "madvise": self.madvise, "anon_create": self.anon_create,
             "open": self.open, "load": self.load, "purge": self.purge, "tick": self.tick,
             "pause": self.pause, "resume": self.resume, "help": self.help, "after": self.after,
-            "triggers": self.list_triggers,
+            "triggers": self.list_triggers, "check": self.check,
         }
         self._triggers: list[tuple[int, str, str, str]] = []  # (id, operation, path, command)
         self._trigger_ids = 0
@@ -391,6 +392,16 @@ class CommandInterpreter:
 
     def help(self, p: Parsed) -> str:
         return HELP
+
+    def check(self, p: Parsed) -> str:
+        """Run the kernel's invariant checks (page conservation, the process table): `ok`, or EIO."""
+        _need(p, 0, 0, "check")
+        try:
+            self.kernel.check_invariants()
+        except AssertionError as e:
+            self.kernel.log(f"invariant check failed: {e}")
+            raise KernelError(errno.EIO, f"invariant violated: {e}") from None
+        return "ok"
 
     # -- race triggers ---------------------------------------------------------------------------
     def after(self, p: Parsed) -> str:

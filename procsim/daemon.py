@@ -45,6 +45,7 @@ class MountOptions:
     record: str | None = None
     replay: str | None = None
     paused: bool = False
+    max_processes: int = 200_000
 
 
 class Simulation:
@@ -63,8 +64,11 @@ class Simulation:
             scenario = load_scenario(options.scenario, options.processes)
         self.options = options
         memory = max(parse_size(str(options.memory)), scenario.memory or 0)
+        max_processes = options.max_processes
+        if options.scenario == "scale":
+            max_processes = max(max_processes, options.processes + 1000)
         self.kernel = Kernel(memory, orphan_policy=options.orphan_policy or options.personality,
-                             max_processes=max(1_000_000, options.processes * 2))
+                             max_processes=max_processes)
         self.registry = ProcFSComponentRegistry(self.kernel, options.personality)
         self.runner = SimulationRunner(self.kernel, {**BUILTIN_PROGRAMS, **scenario.programs},
                                        speed=options.speed, seed=options.seed)
@@ -170,12 +174,14 @@ def add_simulation_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--record", metavar="FILE", help="write the event log (with a replay header) to FILE")
     parser.add_argument("--replay", metavar="FILE", help="rebuild the state a --record FILE describes")
     parser.add_argument("--paused", action="store_true", help="start with the clock stopped")
+    parser.add_argument("--max-processes", type=int, default=200_000,
+                        help="spawn/fork fail with EAGAIN past this many processes (host protection)")
 
 
 def options_from(args: argparse.Namespace, mountpoint: str = "") -> MountOptions:
     return MountOptions(mountpoint, args.scenario, args.seed, args.personality, args.orphan_policy, args.memory,
                         args.speed, getattr(args, "allow_other", False), args.processes, args.record,
-                        args.replay, args.paused)
+                        args.replay, args.paused, args.max_processes)
 
 
 def option_argv(options: MountOptions) -> list[str]:

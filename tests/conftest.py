@@ -46,6 +46,22 @@ def mnt(mount_system) -> MountedSystem:
     return mount_system()
 
 
+FIGURES: list[tuple[str, str]] = []
+
+
+@pytest.fixture
+def record_figure():
+    """record_figure(name, text): a measured figure, printed at the end of the run."""
+    return lambda name, text: FIGURES.append((name, text))
+
+
+def pytest_terminal_summary(terminalreporter):
+    if FIGURES:
+        terminalreporter.section("procsim figures")
+        for name, text in FIGURES:
+            terminalreporter.write_line(f"{name}: {text}")
+
+
 def ours_left_behind(base: str) -> tuple[list[str], list[str]]:
     """procsim mounts and daemons under `base` (this session's temp dir; other runs may coexist)."""
     with open("/proc/self/mounts") as f:

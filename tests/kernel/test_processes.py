@@ -176,3 +176,25 @@ def test_events_report_fork_exit_zombie_and_reap_with_the_injected_clock():
     kinds = [e.kind for e in events]
     assert kinds[:1] == ["spawn"] and ["fork", "exit", "zombie", "reap"] == [k for k in kinds if k in ("fork", "exit", "zombie", "reap")]
     assert all(e.time_ns == 1_500_000_000 for e in events if e.kind != "spawn" and e.kind != "fault")
+
+
+def test_runaway_creation_ends_with_eagain_or_enomem_not_a_host_oom():
+    kernel = Kernel(1 << 40, max_processes=50, max_slots=100_000)
+    big = kernel.spawn("big", ppid=0)
+    kernel.mmap(big, 60_000 * PAGE, flags=0x22 | 0x80)          # 60,000 page slots, noreserve
+    before = state_of(kernel)
+    with pytest.raises(KernelError) as e:                        # cloning it would pass the slot cap
+        kernel.fork(big)
+    assert e.value.errno == errno.ENOMEM and state_of(kernel) == before
+    with pytest.raises(KernelError) as e:
+        kernel.mmap(big, 1 << 39, flags=0x22 | 0x80)             # one huge mapping
+    assert e.value.errno == errno.ENOMEM and state_of(kernel) == before
+    with pytest.raises(KernelError) as e:
+        kernel.anon_create(big, 1 << 39)
+    assert e.value.errno == errno.ENOMEM
+    parent = kernel.spawn("bomb")
+    with pytest.raises(KernelError) as e:                        # a fork bomb meets the process cap
+        while True:
+            kernel.fork(parent)
+    assert e.value.errno == errno.EAGAIN and len(kernel.processes) == 50
+    kernel.check_invariants()

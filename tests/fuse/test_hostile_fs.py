@@ -1,0 +1,110 @@
+"""Everything that would change the tree fails with its documented errno; nothing reaches the host;
+other users see only what modes allow."""
+import errno
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from procsim.testing import FuseUnavailable, MountedSystem
+
+from ..conftest import run
+
+WRITABLE = {"sim/ctl", "sim/bugs/procfs_strong_backrefs", "sim/bugs/panic_on_held_pid_dir",
+            "sim/bugs/init_does_not_reap"}
+
+
+def every_path(root: Path) -> list[Path]:
+    paths = []
+    for dirpath, dirnames, filenames in os.walk(root):  # does not descend into links
+        base = Path(dirpath)
+        paths += [base / d for d in dirnames] + [base / f for f in filenames]
+    return paths
+
+
+def expect(err: int, fn, *args) -> None:
+    with pytest.raises(OSError) as e:
+        fn(*args)
+    assert e.value.errno == err, f"{fn.__name__}{args}: {e.value}"
+
+
+def test_every_mutation_of_the_tree_is_refused_with_the_documented_errno(mount_system, record_figure):
+    mounted = mount_system(scenario="default", personality="linux")
+    root = mounted.path
+    checked = 0
+    for path in every_path(root):
+        rel = str(path.relative_to(root))
+        # Links in the mount (cwd, root, exe, fd/N, self) name simulated paths that resolve on the
+        # *host* when followed: nothing here may follow one.
+        if path.is_symlink():
+            expect(errno.EPERM, os.lchown, path, 1, 1)
+            expect(errno.EROFS, os.unlink, path)
+            expect(errno.EROFS, os.rename, path, root / "renamed")
+        elif path.is_dir():
+            expect(errno.EPERM, os.chmod, path, 0o777)
+            expect(errno.EROFS, os.mkdir, path / "new")
+            expect(errno.EROFS, os.symlink, "/etc/passwd", path / "link")
+            expect(errno.EROFS, os.rmdir, path)
+        elif rel not in WRITABLE:
+            expect(errno.EROFS, os.open, path, os.O_WRONLY)
+            expect(errno.EROFS, os.open, path, os.O_RDWR)
+            expect(errno.EPERM, os.truncate, path, 0)
+            expect(errno.EPERM, os.chmod, path, 0o666)
+            expect(errno.EPERM, os.chown, path, 1, 1)
+            expect(errno.EROFS, os.unlink, path)
+            expect(errno.EROFS, os.rename, path, root / "renamed")
+            expect(errno.EROFS, os.link, path, root / "hardlink")
+        checked += 1
+    expect(errno.EROFS, os.open, root / "brand-new", os.O_WRONLY | os.O_CREAT)
+    expect(errno.EROFS, os.mknod, root / "node")
+    assert mounted.ctl("check") == "ok"
+    record_figure("read-only tree", f"{checked} paths checked, every mutation refused")
+    assert checked > 200
+
+
+def test_file_mappings_never_reach_the_host(mount_system):
+    mounted = mount_system(scenario="empty")
+    pid = mounted.spawn("snoop")
+    for path in ("/etc/shadow", "/etc/hostname", "../../../../etc/hostname", "/proc/self/environ",
+                 str(Path.home() / ".bashrc"), "/root/.ssh/id_rsa", "/bin/../../etc/machine-id"):
+        with pytest.raises(FileNotFoundError):
+            mounted.mmap(pid, "4K", file=path)
+    # '..' stops at the simulated root: this names the *simulated* /etc/passwd
+    addr = mounted.mmap(pid, "4K", file="../../../etc/passwd")
+    assert mounted.read(pid, addr, "4K").inode_faults == 1
+    assert "/etc/passwd" in (mounted.path / str(pid) / "maps").read_text()
+
+
+@pytest.fixture
+def public_system():
+    """A mount other users can reach (pytest's tmp dirs are 0700), with --allow-other."""
+    if os.geteuid() != 0 or shutil.which("runuser") is None:
+        pytest.skip("needs root and runuser (util-linux) to act as another user")
+    base = Path(tempfile.mkdtemp(prefix="procsim-perm-", dir="/tmp"))
+    base.chmod(0o755)
+    try:
+        mounted = MountedSystem.start(base / "m", scenario="empty", personality="linux",
+                                      extra_args=["--allow-other"])
+    except FuseUnavailable as e:
+        pytest.skip(f"FUSE unavailable: {e}")
+    yield mounted
+    mounted.stop()
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def as_nobody(*command: str):
+    return run(["runuser", "-u", "nobody", "--", *command])
+
+
+def test_modes_and_owners_are_enforced_for_other_users(public_system):
+    m = public_system.path
+    mine = public_system.spawn("nobodys", uid=65534, gid=65534)
+    assert as_nobody("cat", f"{m}/1/stat").returncode == 0                      # 0444: anyone
+    denied = as_nobody("cat", f"{m}/1/environ")                                 # 0400, root's process
+    assert denied.returncode != 0 and "Permission denied" in denied.stderr
+    assert "Permission denied" in as_nobody("cat", f"{m}/dmesg").stderr         # 0400 root
+    assert as_nobody("cat", f"{m}/{mine}/environ").returncode == 0              # its own process
+    assert "Permission denied" in as_nobody("sh", "-c", f"echo 1 > {m}/sim/bugs/init_does_not_reap").stderr
+    assert "Permission denied" in as_nobody("sh", "-c", f"echo 'spawn x' > {m}/sim/ctl").stderr
