@@ -381,10 +381,13 @@ class ProcessEntry(Component):
         return self.dir_link.unsafe_ptr()
 
     def process(self) -> Process:
-        """The live (or zombie) process, or ESRCH / EINVAL as SerenityOS's refresh_data answers."""
+        """The live (or zombie) process, or ESRCH.
+
+        SerenityOS answers EINVAL where the back-pointer was already cleared; procsim answers ESRCH
+        there too, so that no reader ever sees EINVAL for a process that merely died."""
         directory = self.directory()
         if directory is None:
-            raise ProcFSError(errno.EINVAL, "parent directory pointer was cleared")
+            raise ProcFSError(errno.ESRCH, "process directory is gone")
         process = directory.process
         if process is None:
             raise ProcFSError(errno.ESRCH, "process is gone")
@@ -454,10 +457,6 @@ _NO_LOCK = _NoLock()
 class ProcessSubdirectory(ProcessEntry):
     """`fd/`, `stacks/` and `task/`: listings generated from the process each time."""
 
-    def prepare_for_deletion(self) -> None:
-        # As fd/ and stacks/ do in SerenityOS: forget the directory, so a later listing is EINVAL.
-        if self._strong_dir is None:
-            self.dir_link.clear()
 
     def names(self, process: Process) -> list[str]:
         raise NotImplementedError

@@ -18,6 +18,7 @@ from typing import Callable, Protocol
 from kernel_model import Kernel, KernelError, mman
 
 MAX_LINE = 4096
+MAX_TICK = 3600  # ~1 s of work at most: a tick blocks the mount's readers while it runs
 
 
 class Clock(Protocol):
@@ -359,8 +360,9 @@ class CommandInterpreter:
             seconds = float(p.args[0])
         except ValueError:
             raise syntax(f"bad seconds {p.args[0]!r}") from None
-        if not 0 <= seconds <= 86400 * 365:
-            raise syntax("tick takes 0 to one year of seconds")
+        if not 0 <= seconds <= MAX_TICK:
+            # A tick runs inside the FUSE request that wrote it: every reader waits for it.
+            raise syntax(f"tick takes 0 to {MAX_TICK} seconds (use several for more)")
         return seconds
 
     def tick(self, p: Parsed) -> str:

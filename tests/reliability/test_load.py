@@ -1,0 +1,117 @@
+"""Load with churn, and faults under load: readers never get EINVAL/EIO or garbage, never hang."""
+import json
+import multiprocessing
+import os
+import signal
+import time
+
+import pytest
+
+from procsim.cli import is_mounted
+from procsim.testing import MountedSystem
+
+from .load import Churn, ReaderStats, reader
+
+READERS = 8
+
+
+def run_load(mounted, seconds: float) -> tuple[ReaderStats, Churn, float]:
+    parent = mounted.spawn("churner", ppid=1)
+    churn = Churn(str(mounted.path), parent)
+    started = time.monotonic()
+    churn.start()
+    with multiprocessing.get_context("spawn").Pool(READERS) as pool:
+        results = pool.starmap(reader, [(str(mounted.path), seconds, seed) for seed in range(READERS)])
+    churn.stop()
+    elapsed = time.monotonic() - started
+    total = ReaderStats()
+    for stats in results:
+        total.merge(stats)
+    return total, churn, elapsed
+
+
+def check_and_report(mounted, total, churn, elapsed, record_figure, label):
+    rate = churn.operations / elapsed
+    errors = ", ".join(f"{k} {v}" for k, v in total.errors.most_common()) or "none"
+    record_figure(label, f"{READERS} readers, {elapsed:.0f} s: {total.reads} reads ({total.bytes >> 20} MiB), "
+                         f"{total.listings} listings, {total.psutil_scans} psutil scans; errors: {errors}; "
+                         f"churn {churn.operations} ops ({rate:.0f}/s), failures {dict(churn.failures) or 'none'}")
+    assert total.bad == [], total.bad[:10]
+    assert not churn.failures, churn.failures
+    assert rate >= 500, f"churn reached only {rate:.0f} ops/s"
+    assert total.reads > 1000
+    assert mounted.ctl("check") == "ok"   # the kernel invariants hold at the end
+    log = mounted.log()
+    assert "Traceback" not in log and " raised " not in log, log[-3000:]
+
+
+def test_short_load_with_churn(mount_system, record_figure):
+    mounted = mount_system(scenario="default", personality="linux")
+    total, churn, elapsed = run_load(mounted, 4)
+    check_and_report(mounted, total, churn, elapsed, record_figure, "load with churn (short)")
+
+
+@pytest.mark.slow
+def test_long_load_with_churn(mount_system, record_figure):
+    mounted = mount_system(scenario="default", personality="linux")
+    total, churn, elapsed = run_load(mounted, 60)
+    check_and_report(mounted, total, churn, elapsed, record_figure, "load with churn (60 s)")
+
+
+def readers_in_background(mounted, seconds):
+    pool = multiprocessing.get_context("spawn").Pool(4)
+    pending = pool.starmap_async(reader, [(str(mounted.path), seconds, s) for s in range(4)])
+    time.sleep(1)
+    return pool, pending
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+def test_a_daemon_killed_under_load_leaves_no_dead_mount_and_readers_do_not_hang(mount_system, sig, record_figure):
+    mounted = mount_system(scenario="default")
+    pool, pending = readers_in_background(mounted, 4)
+    os.kill(mounted.daemon.pid, sig)
+    code = mounted.daemon.wait(10)
+    results = pending.get(timeout=30)   # every reader finished: errors, no hang (what they saw after
+    pool.close()                        # the mount went away is expected, so `bad` is not checked)
+    deadline = time.monotonic() + 10
+    while is_mounted(str(mounted.path)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not is_mounted(str(mounted.path)) and os.listdir(mounted.path) == []
+    if sig == signal.SIGTERM:
+        assert code == 0  # a clean unmount
+    seen = ReaderStats()
+    for stats in results:
+        seen.merge(stats)
+    record_figure(f"daemon {sig.name} under load", f"readers finished; errors after the kill: {dict(seen.errors)}")
+    again = MountedSystem.start(mounted.path, scenario="empty")
+    try:
+        assert (mounted.path / "1" / "comm").read_text() == "init\n"
+    finally:
+        again.stop()
+
+
+def test_a_reader_holding_a_file_while_its_process_dies_gets_an_answer(mount_system):
+    for personality, expect in (("serenity", "snapshot"), ("linux", "ESRCH")):
+        mounted = mount_system(scenario="empty", personality=personality)
+        pid = mounted.spawn("dying", ppid=0)
+        with open(mounted.path / str(pid) / "status", "rb", buffering=0) as f:
+            first = f.read(10)
+            mounted.kill(pid, "KILL")
+            started = time.monotonic()
+            if expect == "ESRCH":
+                with pytest.raises(ProcessLookupError):
+                    f.read()
+            else:
+                assert f"{pid}".encode() in first + f.read()
+            assert time.monotonic() - started < 1
+
+
+def test_a_program_that_raises_kills_only_its_own_process(mount_system):
+    mounted = mount_system(scenario="empty", paused=True)
+    bystander = mounted.spawn("bystander", program="sleeper")
+    buggy = mounted.spawn("buggy", ppid=0, program="crasher", cmdline="buggy --after 0.3")
+    mounted.tick(1)
+    assert buggy not in mounted.processes() and bystander in mounted.processes()
+    assert "program crasher raised RuntimeError: simulated bug in a user program" in (mounted.path / "dmesg").read_text()
+    assert mounted.ctl("check") == "ok"
+    json.loads((mounted.path / "all").read_text())
