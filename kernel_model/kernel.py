@@ -222,10 +222,7 @@ class Kernel:
             stack_ref = adopt_ref(stack, f"stack region of PID {pid}")
             stack_base = process.space.allocate_range(stack.size, STACK_TOP - stack.size)
             process.space.add(Region(stack_base, stack.size, stack_ref, stack=True, mmap=False, name="Stack"))
-            try:
-                exe = self.files.lookup(f"/bin/{name}")
-            except KernelError:
-                exe = None
+            exe = self.files.find(f"/bin/{name}")
             if exe is not None:
                 process.executable = exe.path
                 text_ref = adopt_ref(PrivateInodeVMObject(self.mm, exe), f"text region of PID {pid}")

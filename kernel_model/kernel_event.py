@@ -1,16 +1,16 @@
 """KernelEvent: one entry of the kernel's event stream (fork, exit, reap, fault, purge, ...)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class KernelEvent:
+class KernelEvent(NamedTuple):
+    """Immutable and built at C speed: the kernel emits one for every fork, fault and exit."""
+
     seq: int
     time_ns: int
     kind: str
-    fields: dict[str, Any] = field(default_factory=dict)
+    fields: dict[str, Any]
 
     def as_dict(self) -> dict[str, Any]:
         return {"seq": self.seq, "time": round(self.time_ns / 1e9, 6), "event": self.kind, **self.fields}

@@ -42,6 +42,7 @@ class MemoryManager:
         # covers, touched or not.  The total is capped; past it, creating objects is ENOMEM.
         self.max_slots = max_slots
         self.slots_in_use = 0
+        self._next_pfn = 1 << 20  # see _next_pfns
         markers = self.commit_user_physical_pages(2)
         assert markers is not None
         markers.count = 0
@@ -68,11 +69,34 @@ class MemoryManager:
             self.committed -= count
             self.uncommitted += count
 
+    def _next_pfns(self, count: int) -> range:
+        # caller holds _lock.  PFNs start above the small-int cache (-5..256), so every page's int
+        # object is its own and identity comparisons stay exact.
+        first = self._next_pfn
+        self._next_pfn += count
+        return range(first, first + count)
+
     def _allocate_committed_page(self) -> PhysicalPage:
         with self._lock:
             self.committed -= 1
             self.used += 1
-        return PhysicalPage()
+            return self._next_pfns(1)[0]
+
+    def _allocate_committed_pages(self, count: int) -> list[PhysicalPage]:
+        with self._lock:
+            self.committed -= count
+            self.used += count
+            return list(self._next_pfns(count))
+
+    def allocate_user_physical_pages(self, count: int) -> list[PhysicalPage] | None:
+        """`count` pages from the free pool in one go, or None if fewer are free (the caller then
+        falls back to the page-by-page path, which purges before it gives up)."""
+        with self._lock:
+            if self.uncommitted < count:
+                return None
+            self.uncommitted -= count
+            self.used += count
+            return list(self._next_pfns(count))
 
     # -- the uncommitted path --------------------------------------------------------------------
     def allocate_user_physical_page(self) -> PhysicalPage | None:
@@ -81,12 +105,12 @@ class MemoryManager:
             if self.uncommitted > 0:
                 self.uncommitted -= 1
                 self.used += 1
-                return PhysicalPage()
+                return self._next_pfns(1)[0]
             purged = self._purge_one_volatile_object()
             if purged and self.uncommitted > 0:
                 self.uncommitted -= 1
                 self.used += 1
-                return PhysicalPage()
+                return self._next_pfns(1)[0]
         return None
 
     def allocate_pages(self, count: int) -> int:
@@ -155,7 +179,7 @@ class MemoryManager:
             distinct: set[int] = set()
             for vmobject in self.vmobjects.values():
                 for page in vmobject.physical_pages:
-                    if page is not None and type(page) is PhysicalPage:
+                    if type(page) is PhysicalPage:
                         distinct.add(id(page))
             assert len(distinct) + 2 == self.used, f"{len(distinct)} real pages + 2 markers != used {self.used}"
             slots = sum(v.page_count for v in self.vmobjects.values())

@@ -61,8 +61,13 @@ class RamFileSystem:
             old.release()
         return self._add(path, data)
 
+    def find(self, path: str) -> Inode | None:
+        """The inode at an absolute, normalized path, or None (no exception: spawn asks often)."""
+        ref = self._inodes.get(path)
+        return None if ref is None else ref.get()
+
     def lookup(self, path: str, cwd: str = "/") -> Inode:
-        ref = self._inodes.get(self.normalize(path, cwd))
+        ref = self._inodes.get(path) if path in self._inodes else self._inodes.get(self.normalize(path, cwd))
         if ref is None:
             raise KernelError(errno.ENOENT, f"no simulated file {path}")
         return ref.get()

@@ -126,6 +126,8 @@ class Region:
         mm = vmobject.mm
         zero, lazy = mm.shared_zero_page, mm.lazy_committed_page
         slots = vmobject.physical_pages
+        if vmobject.cow_map is None and stop - start > 1 and self._bulk_zero_fault(vmobject, start, stop, faults):
+            return PageFaultResponse.CONTINUE
         shared = self.shared
         continue_ = PageFaultResponse.CONTINUE
         for index in range(start, stop):
@@ -141,6 +143,27 @@ class Region:
             if response is not continue_:
                 return response
         return continue_
+
+    @staticmethod
+    def _bulk_zero_fault(vmobject: AnonymousVMObject, start: int, stop: int, faults: FaultCounts) -> bool:
+        """A run of untouched pages all of one kind (a first write to fresh memory, the common
+        case): take every page at once -- the same accounting as page by page, without a lock
+        round per page.  Anything mixed, or short of free pages, takes the page-by-page path."""
+        mm = vmobject.mm
+        run = vmobject.physical_pages[start:stop]
+        count = stop - start
+        if run.count(mm.lazy_committed_page) == count:
+            assert vmobject.unused_committed is not None
+            pages = vmobject.unused_committed.take_many(count)
+        elif run.count(mm.shared_zero_page) == count:
+            pages = mm.allocate_user_physical_pages(count)
+            if pages is None:
+                return False
+        else:
+            return False
+        vmobject.physical_pages[start:stop] = pages
+        faults.zero += count
+        return True
 
     def describe(self) -> str:
         return f"region {self.name or '(anonymous)'} at {self.base:#x}"

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from kernel_model import KernelError
 
-from .daemon import Simulation, add_simulation_arguments, option_argv, options_from, serve
+from .daemon import Simulation, add_simulation_arguments, option_argv, options_from, serve, tune_gc_for_a_large_heap
 from .scenarios import load_scenario
 
 MOUNT_TIMEOUT = 30.0
@@ -154,6 +154,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Run a simulation headless (no mount) for some simulated seconds; print a summary."""
     options = options_from(args)
     options.paused = True  # headless: time moves only by --seconds, never with the host's clock
+    tune_gc_for_a_large_heap()
     try:
         simulation = Simulation(options)
     except (FileNotFoundError, ValueError) as e:

@@ -14,11 +14,15 @@ from typing import IO
 from kernel_model import Kernel, KernelEvent
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
+
+
 class EventLog:
     def __init__(self, kernel: Kernel, record: str | None = None, header: dict | None = None,
                  limit: int = 64 << 20) -> None:
-        self._lock = threading.Lock()  # protects the buffer and the file
+        self._lock = threading.Lock()  # protects the buffer, the pending events and the file
         self._buffer = bytearray()
+        self._pending: list[KernelEvent] = []  # not yet encoded: encoding waits for a reader
         self._base = 0         # offset of the first byte still kept
         self._size = 0         # total bytes ever logged
         self._limit = limit
@@ -30,30 +34,50 @@ class EventLog:
         kernel.subscribe(self._on_event)
 
     def _on_event(self, event: KernelEvent) -> None:
-        line = (json.dumps(event.as_dict(), separators=(",", ":")) + "\n").encode()
-        with self._lock:
-            self._buffer += line
-            self._size += len(line)
-            if self._file is not None:
+        if self._file is not None:  # a record is written at once: it must survive a crash
+            line = (_ENCODER.encode(event.as_dict()) + "\n").encode()
+            with self._lock:
+                self._append(line)
                 self._file.write(line)
                 self._file.flush()
-            if len(self._buffer) > self._limit:
-                cut = self._buffer.index(b"\n", len(self._buffer) - self._limit) + 1
-                del self._buffer[:cut]
-                self._base += cut
+            return
+        with self._lock:
+            self._pending.append(event)
+            if len(self._pending) >= 4096:
+                self._encode_pending()
+
+    def _append(self, data: bytes) -> None:
+        # caller holds _lock
+        self._buffer += data
+        self._size += len(data)
+        if len(self._buffer) > self._limit:
+            cut = self._buffer.index(b"\n", len(self._buffer) - self._limit) + 1
+            del self._buffer[:cut]
+            self._base += cut
+
+    def _encode_pending(self) -> None:
+        # caller holds _lock
+        if self._pending:
+            encode = _ENCODER.encode
+            self._append("".join([encode(e.as_dict()) + "\n" for e in self._pending]).encode())
+            self._pending.clear()
 
     @property
     def size(self) -> int:
-        return self._size
+        with self._lock:
+            self._encode_pending()
+            return self._size
 
     def read(self, offset: int, size: int) -> bytes:
         """Bytes [offset, offset+size) of the log; what was trimmed reads as the oldest kept."""
         with self._lock:
+            self._encode_pending()
             start = max(0, offset - self._base)
             return bytes(self._buffer[start:start + size])
 
     def lines(self) -> list[dict]:
         with self._lock:
+            self._encode_pending()
             data = bytes(self._buffer)
         return [json.loads(line) for line in data.splitlines() if line]
 

@@ -69,8 +69,12 @@ class SimulationRunner:
         kernel.subscribe(self._on_event)
 
     # -- what the kernel reports (any thread, under the kernel lock) -----------------------------
+    _WATCHED = frozenset({"spawn", "fork", "exit", "zombie", "reparent"})
+
     def _on_event(self, event: KernelEvent) -> None:
         kind, f = event.kind, event.fields
+        if kind not in self._WATCHED:
+            return
         with self._queue_lock:
             if kind in ("spawn", "fork"):
                 process = self.kernel.process(f["pid"])
