@@ -4,7 +4,28 @@ import sys
 import time
 
 
+def ps_pattern(root: str, seconds: float) -> float:
+    """What ps does per process -- stat the directory, read stat, status, environ, cmdline --
+    over the PIDs of `root`, as processes per second."""
+    pids = [e for e in os.listdir(root) if e.isdigit()]
+    deadline = time.perf_counter() + seconds
+    done = 0
+    while time.perf_counter() < deadline:
+        for pid in pids[done % len(pids):][:50]:
+            os.stat(f"{root}/{pid}")
+            for name in ("stat", "status", "environ", "cmdline"):
+                fd = os.open(f"{root}/{pid}/{name}", os.O_RDONLY)
+                while os.read(fd, 65536):
+                    pass
+                os.close(fd)
+        done += 50
+    return done / seconds
+
+
 def main(mode: str, path: str, seconds: float) -> None:
+    if mode == "ps":
+        print(ps_pattern(path, seconds))
+        return
     deadline = time.perf_counter() + seconds
     count = 0
     if mode == "stat":

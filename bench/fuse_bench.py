@@ -46,21 +46,30 @@ def serving(progress, seconds: float = 2.0, reps: int = 3) -> dict:
     minimal_path = work / "minimal"
     minimal = start_minimal(minimal_path, 101)
     try:
-        targets = {"procsim": str(procsim.path / "2" / "status"), "minimal": str(minimal_path / "2" / "status"),
-                   "real": "/proc/1/status"}
-        for mode in ("stat", "read"):
-            for count in (1, 4):
-                samples: dict[str, list[float]] = {name: [] for name in targets}
-                for rep in range(reps):  # interleaved, so drift hits every target alike
-                    for name, path in targets.items():
-                        progress(f"{mode} x{count} readers: {name} (rep {rep + 1}/{reps})")
-                        samples[name].append(readers(mode, path, count, seconds))
-                for name in targets:
-                    results[f"{mode}_{count}r_{name}_per_s"] = statistics.median(samples[name])
-                results[f"{mode}_{count}r_procsim_over_minimal"] = (results[f"{mode}_{count}r_procsim_per_s"]
-                                                                    / results[f"{mode}_{count}r_minimal_per_s"])
-                results[f"{mode}_{count}r_procsim_over_real"] = (results[f"{mode}_{count}r_procsim_per_s"]
-                                                                 / results[f"{mode}_{count}r_real_per_s"])
+        for file in ("status", "stat"):
+            targets = {"procsim": str(procsim.path / "2" / file), "minimal": str(minimal_path / "2" / file),
+                       "real": f"/proc/1/{file}"}
+            for mode in ("stat", "read"):
+                for count in (1, 4):
+                    key = f"{file}_{mode}_{count}r"
+                    samples: dict[str, list[float]] = {name: [] for name in targets}
+                    for rep in range(reps):  # interleaved, so drift hits every target alike
+                        for name, path in targets.items():
+                            progress(f"/PID/{file}: {mode} x{count} readers: {name} (rep {rep + 1}/{reps})")
+                            samples[name].append(readers(mode, path, count, seconds))
+                    for name in targets:
+                        results[f"{key}_{name}_per_s"] = statistics.median(samples[name])
+                    results[f"{key}_procsim_over_minimal"] = results[f"{key}_procsim_per_s"] / results[f"{key}_minimal_per_s"]
+                    results[f"{key}_procsim_over_real"] = results[f"{key}_procsim_per_s"] / results[f"{key}_real_per_s"]
+        progress("the ps access pattern (stat dir + 4 files per process): procsim vs minimal")
+        procs = {"procsim": [], "minimal": []}
+        for rep in range(reps):
+            procs["procsim"].append(readers("ps", str(procsim.path), 1, seconds))
+            procs["minimal"].append(readers("ps", str(minimal_path), 1, seconds))
+        results["ps_pattern_procsim_procs_per_s"] = statistics.median(procs["procsim"])
+        results["ps_pattern_minimal_procs_per_s"] = statistics.median(procs["minimal"])
+        results["ps_pattern_procsim_over_minimal"] = (results["ps_pattern_procsim_procs_per_s"]
+                                                      / results["ps_pattern_minimal_procs_per_s"])
     finally:
         procsim.stop()
         stop_minimal(minimal_path, minimal)
@@ -68,33 +77,65 @@ def serving(progress, seconds: float = 2.0, reps: int = 3) -> dict:
     return results
 
 
-def tools(progress, processes: int = 10000) -> dict:
-    work = Path(tempfile.mkdtemp(prefix="procsim-bench-"))
+def timed(command: list[str] | str) -> float:
+    started = time.perf_counter()
+    subprocess.run(command, shell=isinstance(command, str), capture_output=True, check=True)
+    return time.perf_counter() - started
+
+
+PSUTIL_SCAN = ("import psutil,sys,time; psutil.PROCFS_PATH=sys.argv[1]; t=time.perf_counter(); "
+               "n=sum(1 for p in psutil.process_iter(['name','status','ppid','memory_info'])); "
+               "print(time.perf_counter()-t, n)")
+
+
+def tool_times(root: str, in_namespace: bool) -> dict[str, float]:
+    """Seconds for each tool over the /proc at `root` (procps in a private mount namespace)."""
+    def procps(command: str) -> float:
+        if not in_namespace:
+            return timed(command + " > /dev/null")
+        return timed(["unshare", "--mount", "--fork", "sh", "-c", f'mount --bind "{root}" /proc && {command} > /dev/null'])
+
+    out = subprocess.run([sys.executable, "-c", PSUTIL_SCAN, root], capture_output=True, text=True, check=True)
+    times = {"ls_root": timed(["ls", root]), "psutil_iter": float(out.stdout.split()[0])}
+    if shutil.which("unshare") and os.geteuid() == 0:
+        times["ps_ef"] = procps("ps -ef")
+        times["ps_aux"] = procps("ps aux")
+    return times
+
+
+def tools(progress, sizes: list[int]) -> dict:
+    """Tools over N simulated processes, per process, against the host's real /proc."""
     results: dict = {}
-    progress(f"building the scale scenario with {processes} processes")
-    t = time.perf_counter()
-    mounted = MountedSystem.start(work / "scale", scenario="scale", processes=processes, timeout=600)
-    results[f"mount_scale_{processes}_s"] = time.perf_counter() - t
-    try:
-        progress(f"ls of the root with {processes} processes")
-        t = time.perf_counter()
-        subprocess.run(["ls", str(mounted.path)], capture_output=True, check=True)
-        results[f"ls_root_{processes}_s"] = time.perf_counter() - t
-        progress(f"cat all with {processes} processes")
-        t = time.perf_counter()
-        subprocess.run(["cat", str(mounted.path / "all")], capture_output=True, check=True)
-        results[f"cat_all_{processes}_s"] = time.perf_counter() - t
-        if shutil.which("unshare") and os.geteuid() == 0:
-            progress(f"ps -ef over {processes} processes")
-            t = time.perf_counter()
-            out = subprocess.run(["unshare", "--mount", "--fork", "sh", "-c",
-                                  f'mount --bind "{mounted.path}" /proc && ps -ef | wc -l'],
-                                 capture_output=True, text=True)
-            results[f"ps_ef_{processes}_s"] = time.perf_counter() - t
-            results[f"ps_ef_{processes}_lines"] = int(out.stdout.strip() or 0)
-        rss = [line.split()[1] for line in open(f"/proc/{mounted.daemon.pid}/status") if line.startswith("VmRSS")]
-        results[f"daemon_rss_mib_{processes}"] = int(rss[0]) / 1024
-    finally:
-        mounted.stop()
-        shutil.rmtree(work, ignore_errors=True)
+    host_processes = sum(1 for e in os.listdir("/proc") if e.isdigit())
+    progress(f"tools over the real /proc ({host_processes} host processes)")
+    real = tool_times("/proc", in_namespace=False)
+    for tool, seconds in real.items():
+        results[f"real_{tool}_s"] = seconds
+        results[f"real_{tool}_us_per_proc"] = seconds / host_processes * 1e6
+    for n in sizes:
+        work = Path(tempfile.mkdtemp(prefix="procsim-bench-"))
+        progress(f"N={n}: mounting the scale scenario")
+        started = time.perf_counter()
+        mounted = MountedSystem.start(work / "scale", scenario="scale", processes=n, timeout=1800)
+        results[f"n{n}_mount_s"] = time.perf_counter() - started
+        try:
+            rss = [line.split()[1] for line in open(f"/proc/{mounted.daemon.pid}/status") if line.startswith("VmRSS")]
+            results[f"n{n}_daemon_rss_mib"] = int(rss[0]) / 1024
+            progress(f"N={n}: cat all")
+            results[f"n{n}_cat_all_s"] = timed(["cat", str(mounted.path / "all")])
+            results[f"n{n}_cat_all_us_per_proc"] = results[f"n{n}_cat_all_s"] / n * 1e6
+            progress(f"N={n}: ls, psutil.process_iter, ps -ef, ps aux")
+            for tool, seconds in tool_times(str(mounted.path), in_namespace=True).items():
+                results[f"n{n}_{tool}_s"] = seconds
+                results[f"n{n}_{tool}_us_per_proc"] = seconds / n * 1e6
+                results[f"n{n}_{tool}_per_proc_over_real"] = (seconds / n) / (real[tool] / host_processes)
+        finally:
+            mounted.stop()
+            shutil.rmtree(work, ignore_errors=True)
+    smallest, largest = min(sizes), max(sizes)
+    if largest > smallest:
+        for tool in ("ls_root", "psutil_iter", "ps_ef", "ps_aux", "cat_all"):
+            a, b = results.get(f"n{smallest}_{tool}_us_per_proc"), results.get(f"n{largest}_{tool}_us_per_proc")
+            if a and b:
+                results[f"{tool}_per_proc_n{largest}_over_n{smallest}"] = b / a
     return results

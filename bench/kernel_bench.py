@@ -111,12 +111,25 @@ def model_rss(processes: int = 10000) -> dict:
             f"model_rss_bytes_per_proc_{processes}": (int(out) - int(baseline)) * 1024 / processes}
 
 
-def run_all(progress) -> dict:
+def build_scale(processes: int) -> dict:
+    """Building the scale scenario in a fresh process, as the daemon does (its GC settings)."""
+    script = ("import time,sys; from procsim.daemon import MountOptions, Simulation, tune_gc_for_a_large_heap; "
+              "tune_gc_for_a_large_heap(); t=time.perf_counter(); "
+              "s=Simulation(MountOptions(scenario='scale', processes=int(sys.argv[1]), paused=True)); s.start(); "
+              "print(time.perf_counter()-t); s.stop()")
+    out = subprocess.run([sys.executable, "-c", script, str(processes)], capture_output=True, text=True, check=True)
+    return {f"build_scale_{processes}_s": float(out.stdout.split()[-1])}
+
+
+def run_all(progress, scale_sizes: tuple[int, ...] = (10_000, 100_000)) -> dict:
     results: dict = {}
     for name, fn in (("fork of 1 GiB (simulated)", fork_one_gib), ("fork of 1 GiB (real os.fork)", real_fork_one_gib),
                      ("page faults", faults_per_second), ("spawn+exit+reap", spawn_exit_reap),
                      ("bytes per page", bytes_per_page), ("RSS of 10,000 processes", model_rss)):
         progress(name)
         results.update(fn())
+    for n in scale_sizes:
+        progress(f"building the scale scenario with {n} processes")
+        results.update(build_scale(n))
     results["fork_ratio_sim_over_real"] = results["sim_fork_1gib_ms"] / results["real_fork_1gib_ms"]
     return results

@@ -11,6 +11,8 @@ import time
 
 from fuse import FUSE, FuseOSError, Operations
 
+STAT = "{pid} (worker) S 1 {pid} {pid} 0 -1 4194304" + " 0" * 43 + "\n"
+FILES = ("status", "stat", "cmdline", "environ")
 STATUS = ("Name:\tworker\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t{pid}\nNgid:\t0\nPid:\t{pid}\nPPid:\t1\n"
           "TracerPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nFDSize:\t64\nGroups:\t\n" + "X:\t0\n" * 40)
 
@@ -28,7 +30,7 @@ class Minimal(Operations):
         parts = path[1:].split("/")
         if path == "/" or (len(parts) == 1 and parts[0] in self.pids):
             return 0o040555
-        if len(parts) == 2 and parts[0] in self.pids and parts[1] == "status":
+        if len(parts) == 2 and parts[0] in self.pids and parts[1] in FILES:
             return 0o100444
         raise FuseOSError(errno.ENOENT)
 
@@ -40,13 +42,15 @@ class Minimal(Operations):
     def readdir(self, path, fh):
         if path == "/":
             return [".", ".."] + [(p, {"st_mode": 0o040555}, 0) for p in sorted(self.pids, key=int)]
-        return [".", "..", ("status", {"st_mode": 0o100444}, 0)]
+        return [".", ".."] + [(name, {"st_mode": 0o100444}, 0) for name in FILES]
 
     def open(self, path, fi):
         self._check(path)
         fh = self.next
         self.next += 1
-        self.handles[fh] = STATUS.format(pid=path.split("/")[1]).encode()
+        pid, name = path.split("/")[1:3]
+        template = {"status": STATUS, "stat": STAT, "cmdline": "worker\0--id\0{pid}\0", "environ": "HOME=/\0"}[name]
+        self.handles[fh] = template.format(pid=pid).encode()
         fi.fh = fh
         fi.direct_io = 1
         return 0
