@@ -46,6 +46,13 @@ def parse_int(text: str, what: str) -> int:
         raise syntax(f"{what} must be a number, not {text!r}") from None
 
 
+def parse_float(text: str, what: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise syntax(f"{what} must be a number, not {text!r}") from None
+
+
 _SUFFIX = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 
 
@@ -279,11 +286,7 @@ class CommandInterpreter:
     def load(self, p: Parsed) -> str:
         _need(p, 2, 2, "load PID FRACTION")
         _only(p)
-        try:
-            fraction = float(p.args[1])
-        except ValueError:
-            raise syntax(f"bad fraction {p.args[1]!r}") from None
-        self.kernel.set_cpu_load(parse_int(p.args[0], "PID"), fraction)
+        self.kernel.set_cpu_load(parse_int(p.args[0], "PID"), parse_float(p.args[1], "fraction"))
         return ""
 
     # -- memory commands -------------------------------------------------------------------------
@@ -372,10 +375,7 @@ class CommandInterpreter:
     def _tick_seconds(p: Parsed) -> float:
         _need(p, 1, 1, "tick SECONDS")
         _only(p)
-        try:
-            seconds = float(p.args[0])
-        except ValueError:
-            raise syntax(f"bad seconds {p.args[0]!r}") from None
+        seconds = parse_float(p.args[0], "seconds")
         if not 0 <= seconds <= MAX_TICK:
             # A tick runs inside the FUSE request that wrote it: every reader waits for it.
             raise syntax(f"tick takes 0 to {MAX_TICK} seconds (use several for more)")

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -38,6 +41,30 @@ def mount_system(tmp_path):
     yield start
     for mounted in mounts:
         mounted.stop()
+
+
+@pytest.fixture
+def public_mount_system():
+    """Like mount_system, but under a directory other users can traverse (pytest's own tmp dirs
+    are 0700), for tests that act as another user; skips unless root with runuser."""
+    if os.geteuid() != 0 or shutil.which("runuser") is None:
+        pytest.skip("needs root and runuser (util-linux) to act as another user")
+    base = Path(tempfile.mkdtemp(prefix="procsim-perm-", dir="/tmp"))
+    base.chmod(0o755)
+    mounts: list[MountedSystem] = []
+
+    def start(**kwargs) -> MountedSystem:
+        try:
+            mounted = MountedSystem.start(base / f"m{len(mounts)}", **kwargs)
+        except FuseUnavailable as e:
+            pytest.skip(f"FUSE unavailable: {e}")
+        mounts.append(mounted)
+        return mounted
+
+    yield start
+    for mounted in mounts:
+        mounted.stop()
+    shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture

@@ -2,13 +2,9 @@
 other users see only what modes allow."""
 import errno
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import pytest
-
-from procsim.testing import FuseUnavailable, MountedSystem
 
 from ..conftest import run
 
@@ -77,30 +73,14 @@ def test_file_mappings_never_reach_the_host(mount_system):
     assert "/etc/passwd" in (mounted.path / str(pid) / "maps").read_text()
 
 
-@pytest.fixture
-def public_system():
-    """A mount other users can reach (pytest's tmp dirs are 0700), with --allow-other."""
-    if os.geteuid() != 0 or shutil.which("runuser") is None:
-        pytest.skip("needs root and runuser (util-linux) to act as another user")
-    base = Path(tempfile.mkdtemp(prefix="procsim-perm-", dir="/tmp"))
-    base.chmod(0o755)
-    try:
-        mounted = MountedSystem.start(base / "m", scenario="empty", personality="linux",
-                                      extra_args=["--allow-other"])
-    except FuseUnavailable as e:
-        pytest.skip(f"FUSE unavailable: {e}")
-    yield mounted
-    mounted.stop()
-    shutil.rmtree(base, ignore_errors=True)
-
-
 def as_nobody(*command: str):
     return run(["runuser", "-u", "nobody", "--", *command])
 
 
-def test_modes_and_owners_are_enforced_for_other_users(public_system):
-    m = public_system.path
-    mine = public_system.spawn("nobodys", uid=65534, gid=65534)
+def test_modes_and_owners_are_enforced_for_other_users(public_mount_system):
+    system = public_mount_system(scenario="empty", personality="linux", extra_args=["--allow-other"])
+    m = system.path
+    mine = system.spawn("nobodys", uid=65534, gid=65534)
     assert as_nobody("cat", f"{m}/1/stat").returncode == 0                      # 0444: anyone
     denied = as_nobody("cat", f"{m}/1/environ")                                 # 0400, root's process
     assert denied.returncode != 0 and "Permission denied" in denied.stderr
