@@ -53,10 +53,12 @@ def serving(progress, seconds: float = 2.0, reps: int = 3) -> dict:
                 for count in (1, 4):
                     key = f"{file}_{mode}_{count}r"
                     samples: dict[str, list[float]] = {name: [] for name in targets}
-                    for rep in range(reps):  # interleaved, so drift hits every target alike
-                        for name, path in targets.items():
+                    names = list(targets)
+                    for rep in range(reps):
+                        # interleaved and rotated, so drift and ordering hit every target alike
+                        for name in names[rep % len(names):] + names[:rep % len(names)]:
                             progress(f"/PID/{file}: {mode} x{count} readers: {name} (rep {rep + 1}/{reps})")
-                            samples[name].append(readers(mode, path, count, seconds))
+                            samples[name].append(readers(mode, targets[name], count, seconds))
                     for name in targets:
                         results[f"{key}_{name}_per_s"] = statistics.median(samples[name])
                     results[f"{key}_procsim_over_minimal"] = results[f"{key}_procsim_per_s"] / results[f"{key}_minimal_per_s"]
@@ -64,8 +66,9 @@ def serving(progress, seconds: float = 2.0, reps: int = 3) -> dict:
         progress("the ps access pattern (stat dir + 4 files per process): procsim vs minimal")
         procs = {"procsim": [], "minimal": []}
         for rep in range(reps):
-            procs["procsim"].append(readers("ps", str(procsim.path), 1, seconds))
-            procs["minimal"].append(readers("ps", str(minimal_path), 1, seconds))
+            order = ["procsim", "minimal"] if rep % 2 == 0 else ["minimal", "procsim"]
+            for name in order:
+                procs[name].append(readers("ps", str(procsim.path if name == "procsim" else minimal_path), 1, seconds))
         results["ps_pattern_procsim_procs_per_s"] = statistics.median(procs["procsim"])
         results["ps_pattern_minimal_procs_per_s"] = statistics.median(procs["minimal"])
         results["ps_pattern_procsim_over_minimal"] = (results["ps_pattern_procsim_procs_per_s"]

@@ -18,7 +18,7 @@ import logging
 import os
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from fuse import FuseOSError, Operations, fuse_get_context
 
@@ -32,14 +32,14 @@ from .registry import ProcFSComponentRegistry
 log = logging.getLogger("procsim.fuse")
 
 
-@dataclass
+@dataclass(slots=True)
 class Handle:
     node: Node
     path: str
     content: bytes = b""
     ref: RefPtr | None = None
-    extra: dict = field(default_factory=dict)
-    holder_tid: int = 0   # the FUSE context's thread id, resolved to a process only when shown
+    result_offset: int = 0  # where a control-file result starts (the write left the position there)
+    holder_tid: int = 0     # directories: the FUSE context's thread id, resolved only when shown
 
 
 def _entry_of(node: Node) -> ProcessEntry | None:
@@ -85,10 +85,21 @@ class ProcFSOperations(Operations):
         uid, gid, tid = fuse_get_context()
         return self._resolver.resolve(uid, gid, tid)
 
-    def resolve(self, path: str, caller: Caller) -> Node:
+    def resolve(self, path: str, caller: Caller | None = None) -> Node:
+        """The node at `path` (the caller is resolved only if the walk needs it)."""
         if path == "/":
             return self.root
         parts = path[1:].split("/")
+        if len(parts) == 2 and parts[0].isdigit():
+            # /PID/NAME of a registered process, an entry already created: what ps, top and psutil
+            # ask for over and over, answered without the generic walk.
+            ref = self.registry.directories.get(int(parts[0]))
+            if ref is not None:
+                child = ref.get().children.get(parts[1])
+                if child is not None:
+                    return child.get()
+        if caller is None:
+            caller = self.caller()
         try:
             node = self.root.lookup_child(parts[0], caller, descending=len(parts) > 1)
             for part in parts[1:]:
@@ -106,11 +117,14 @@ class ProcFSOperations(Operations):
                 "st_ctime": now}
 
     def _add_handle(self, handle: Handle, node: Node) -> int:
-        """Register a handle; a component gets a strong reference named after the handle."""
+        """Register a handle; a component gets a strong reference named after the handle.  Only
+        directory handles record who holds them: the lifetime inspector names the holders of
+        orphaned directories, and the context costs a ctypes call per open."""
         fh = next(self._next_fh)
         if isinstance(node, Component):
             handle.ref = node.try_ref(f"open handle {fh} on {handle.path}")
-            handle.holder_tid = fuse_get_context()[2]
+            if node.file_type == DIR:
+                handle.holder_tid = fuse_get_context()[2]
         with self._lock:
             self._handles[fh] = handle
         return fh
@@ -152,7 +166,7 @@ class ProcFSOperations(Operations):
             if handle is not None:
                 entry = _entry_of(handle.node)
                 return self._attrs(handle.node, gone=entry is not None and entry.is_gone())
-        return self._attrs(self.resolve(path, self.caller()))
+        return self._attrs(self.resolve(path))
 
     def readlink(self, path: str) -> str:
         caller = self.caller()
@@ -218,7 +232,7 @@ class ProcFSOperations(Operations):
             entry = _entry_of(handle.node)
             if entry is not None and entry.is_gone():
                 raise FuseOSError(errno.ESRCH)  # Linux: a handle on a reaped process answers ESRCH
-        base = handle.extra.get("result_offset", 0)
+        base = handle.result_offset
         if offset >= base:
             offset -= base  # a result reads from where the write left the file position
         return handle.content[offset:offset + size]
@@ -229,7 +243,7 @@ class ProcFSOperations(Operations):
             handle.content = handle.node.write(self.caller(), data)
         except ProcFSError as e:
             raise FuseOSError(e.errno)
-        handle.extra["result_offset"] = offset + len(data)
+        handle.result_offset = offset + len(data)
         return len(data)
 
     def truncate(self, path: str, length: int, fh=None) -> int:

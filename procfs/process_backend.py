@@ -13,6 +13,7 @@ below it with ESRCH and its listing with ENOENT.
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 from typing import Callable, Iterable
@@ -443,15 +444,7 @@ class ProcessEntry(Component):
             ref.release()
 
 
-class _NoLock:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
-_NO_LOCK = _NoLock()
+_NO_LOCK = contextlib.nullcontext()  # host-caller views have no kernel to lock
 
 
 class ProcessSubdirectory(ProcessEntry):
@@ -464,12 +457,8 @@ class ProcessSubdirectory(ProcessEntry):
     def entry(self, process: Process, name: str) -> Node:
         raise NotImplementedError
 
-    def _process_for_listing(self) -> Process:
-        process = self.process()
-        return process
-
     def list(self, caller: Caller) -> Iterable[tuple[str, int]]:
-        process = self._process_for_listing()
+        process = self.process()
         with self.kernel.lock if self.kernel is not None else _NO_LOCK:
             return [(name, self.entry(process, name).mode) for name in self.names(process)]
 
@@ -543,9 +532,6 @@ class StacksDirectory(ProcessSubdirectory):
     def entry(self, process: Process, name: str) -> Node:
         view = ProcessView(process, self.kernel)
         return _Leaf(self, REG, 0o400, content=view.stack_json)
-
-    def _process_for_listing(self) -> Process:
-        return self.process()
 
 
 class TaskDirectory(ProcessSubdirectory):
