@@ -67,9 +67,10 @@ def test_sigkill_of_the_daemon_leaves_no_dead_mount_and_the_mountpoint_works_aga
         again.stop()
 
 
-def test_sigterm_unmounts_cleanly(mount_system):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_sigterm_and_sigint_unmount_cleanly(mount_system, sig):
     mounted = mount_system(scenario="empty")
-    os.kill(mounted.daemon.pid, signal.SIGTERM)
+    os.kill(mounted.daemon.pid, sig)
     assert mounted.daemon.wait(10) == 0
     assert wait_unmounted(mounted.path)
 
