@@ -25,19 +25,26 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
-@pytest.fixture
-def mount_system(tmp_path):
-    """Factory: mount_system(scenario=..., personality=...) -> MountedSystem; all unmounted after."""
+def mount_factory(base: Path):
+    """A factory mounting systems under `base` (skipping where FUSE is unavailable), and the
+    list of what it mounted, for the fixture to take down."""
     mounts: list[MountedSystem] = []
 
     def start(**kwargs) -> MountedSystem:
         try:
-            mounted = MountedSystem.start(tmp_path / f"mnt{len(mounts)}", **kwargs)
+            mounted = MountedSystem.start(base / f"mnt{len(mounts)}", **kwargs)
         except FuseUnavailable as e:
             pytest.skip(f"FUSE unavailable: {e}")
         mounts.append(mounted)
         return mounted
 
+    return start, mounts
+
+
+@pytest.fixture
+def mount_system(tmp_path):
+    """Factory: mount_system(scenario=..., personality=...) -> MountedSystem; all unmounted after."""
+    start, mounts = mount_factory(tmp_path)
     yield start
     for mounted in mounts:
         mounted.stop()
@@ -51,16 +58,7 @@ def public_mount_system():
         pytest.skip("needs root and runuser (util-linux) to act as another user")
     base = Path(tempfile.mkdtemp(prefix="procsim-perm-", dir="/tmp"))
     base.chmod(0o755)
-    mounts: list[MountedSystem] = []
-
-    def start(**kwargs) -> MountedSystem:
-        try:
-            mounted = MountedSystem.start(base / f"m{len(mounts)}", **kwargs)
-        except FuseUnavailable as e:
-            pytest.skip(f"FUSE unavailable: {e}")
-        mounts.append(mounted)
-        return mounted
-
+    start, mounts = mount_factory(base)
     yield start
     for mounted in mounts:
         mounted.stop()
