@@ -103,6 +103,9 @@ def scale_memory_bytes(processes: int) -> int:
     return (processes * (PAGES_PER_SCALE_PROCESS + 8) + 65536) * 4096
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def host(fraction: int = 4) -> tuple[str, int]:
     """The real machine's process table (names, parents, users, command lines) with each
     process's resident memory as touched pages, in a machine with 1/`fraction` of the memory."""
@@ -114,12 +117,18 @@ def host(fraction: int = 4) -> tuple[str, int]:
         if info["name"] is None or info["uids"] is None:
             continue
         procs.append(info)
-    procs.sort(key=lambda i: i["pid"])
-    memory = psutil.virtual_memory().total // fraction
+    return host_text(procs, fraction), psutil.virtual_memory().total // fraction
+
+
+def host_text(procs: list[dict], fraction: int = 4) -> str:
+    """The scenario text for psutil `info` dicts (pid, ppid, name, uids, cmdline, memory_info)."""
+    procs = sorted(procs, key=lambda i: i["pid"])
     lines, known = [], {}
     for info in procs:
         name = re.sub(r"[^A-Za-z0-9_.:-]", "_", info["name"])[:60] or "proc"
-        args = [a.replace("\0", "")[:120] for a in (info["cmdline"] or [name])][:12]
+        # A scenario is one command per line: control characters (a `bash -c` script's
+        # newlines) show as `?`, as ps shows them.
+        args = [_CONTROL.sub("?", a)[:120] for a in (info["cmdline"] or [name])][:12]
         cmdline = shlex.quote(shlex.join(args))
         parent = f" ppid=${known[info['ppid']]}" if info["ppid"] in known else ""
         var = f"p{info['pid']}"
@@ -128,7 +137,7 @@ def host(fraction: int = 4) -> tuple[str, int]:
         pages = (info["memory_info"].rss if info["memory_info"] else 0) // 4096 // fraction
         if pages:
             lines += [f"m = mmap ${var} {pages * 4}K noreserve name=resident", f"write ${var} $m {pages * 4}K"]
-    return "\n".join(lines) + "\n", memory
+    return "\n".join(lines) + "\n"
 
 
 @dataclass
@@ -143,7 +152,36 @@ BUILTIN = {"default": DEFAULT, "empty": EMPTY, "zombies": ZOMBIES, "oom": OOM, "
            "scale": "", "host": ""}
 
 _ASSIGN = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.+)$")
-_VAR = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?")
+_VAR = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
+
+
+def substitute_variables(line: str, variables: dict[str, str]) -> str:
+    """Replace `$NAME`/`${NAME}` as a shell would: not inside single quotes and not after a
+    backslash, so a command line quoted with shlex (a host process's `'echo $HOME'`) stays as is."""
+    out: list[str] = []
+    i, quote = 0, ""
+    while i < len(line):
+        c = line[i]
+        if quote == "'":
+            quote = "" if c == "'" else quote
+        elif c == "\\" and i + 1 < len(line):
+            out.append(line[i:i + 2])
+            i += 2
+            continue
+        elif c in "'\"":
+            quote = "" if quote == c else (quote or c)
+        elif c == "$":
+            match = _VAR.match(line, i)
+            if match:
+                name = match.group(1) or match.group(2)
+                if name not in variables:
+                    raise KernelError(errno.EINVAL, f"${name} is not set")
+                out.append(variables[name])
+                i = match.end()
+                continue
+        out.append(c)
+        i += 1
+    return "".join(out)
 
 
 def load_scenario(name_or_path: str, processes: int = 1000) -> Scenario:
@@ -180,13 +218,8 @@ def run_scenario(text: str, interpreter: CommandInterpreter) -> dict[str, str]:
         if match:
             target, line = match.group(1), match.group(2)
 
-        def substitute(m: re.Match) -> str:
-            if m.group(1) not in variables:
-                raise KernelError(errno.EINVAL, f"line {number}: ${m.group(1)} is not set")
-            return variables[m.group(1)]
-
-        line = _VAR.sub(substitute, line)
         try:
+            line = substitute_variables(line, variables)
             result = interpreter.execute(line, source="scenario")
         except KernelError as e:
             raise KernelError(e.errno, f"scenario line {number} ({raw.strip()!r}): {e.message}") from None
