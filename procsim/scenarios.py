@@ -117,12 +117,20 @@ def host(fraction: int = 4) -> tuple[str, int]:
         if info["name"] is None or info["uids"] is None:
             continue
         procs.append(info)
-    return host_text(procs, fraction), psutil.virtual_memory().total // fraction
+    memory = psutil.virtual_memory().total // fraction
+    return host_text(procs, memory, fraction), memory
 
 
-def host_text(procs: list[dict], fraction: int = 4) -> str:
-    """The scenario text for psutil `info` dicts (pid, ppid, name, uids, cmdline, memory_info)."""
+def host_text(procs: list[dict], memory: int, fraction: int = 4) -> str:
+    """The scenario text for psutil `info` dicts (pid, ppid, name, uids, cmdline, memory_info).
+
+    Resident sizes count shared pages once per process, so on a host with big shared mappings
+    they add up to more than the machine has; they are scaled to fit half of `memory`, or a
+    write would OOM-kill a process whose children the next lines spawn."""
     procs = sorted(procs, key=lambda i: i["pid"])
+    resident = {i["pid"]: (i["memory_info"].rss if i["memory_info"] else 0) // 4096 // fraction for i in procs}
+    budget = memory // 4096 // 2
+    scale = min(1.0, budget / max(1, sum(resident.values())))
     lines, known = [], {}
     for info in procs:
         name = re.sub(r"[^A-Za-z0-9_.:-]", "_", info["name"])[:60] or "proc"
@@ -134,7 +142,7 @@ def host_text(procs: list[dict], fraction: int = 4) -> str:
         var = f"p{info['pid']}"
         lines.append(f"{var} = spawn {name}{parent} uid={info['uids'].real} cmdline={cmdline}")
         known[info["pid"]] = var
-        pages = (info["memory_info"].rss if info["memory_info"] else 0) // 4096 // fraction
+        pages = int(resident[info["pid"]] * scale)
         if pages:
             lines += [f"m = mmap ${var} {pages * 4}K noreserve name=resident", f"write ${var} $m {pages * 4}K"]
     return "\n".join(lines) + "\n"

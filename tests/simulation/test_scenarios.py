@@ -46,7 +46,7 @@ def test_the_host_mirror_keeps_hostile_command_lines(tmp_path):
         info(42, 999, "orphan", []),
     ]
     path = tmp_path / "host.scenario"
-    path.write_text(host_text(procs))
+    path.write_text(host_text(procs, memory=64 << 20))
     sim = Simulation(MountOptions(scenario=str(path), paused=True))
     sim.start()
     try:
@@ -59,6 +59,21 @@ def test_the_host_mirror_keeps_hostile_command_lines(tmp_path):
         weird = next(p for p in by_pid.values() if p.name == "we_ird_name_")
         assert weird.ppid == bash.pid and weird.uid == 1000
         assert bash.space.stats().data == (1 << 20) // 4  # resident memory, scaled to the machine
+        sim.kernel.check_invariants()
+    finally:
+        sim.stop()
+
+
+def test_the_host_mirror_fits_resident_memory_that_counts_shared_pages_twice(tmp_path):
+    """Fifty processes that each map the same 1 GiB show 50 GiB of RSS between them."""
+    procs = [info(1, 0, "init", ["init"], rss=1 << 30)]
+    procs += [info(100 + i, 1, "worker", ["worker"], rss=1 << 30) for i in range(50)]
+    path = tmp_path / "host.scenario"
+    path.write_text(host_text(procs, memory=256 << 20))
+    sim = Simulation(MountOptions(scenario=str(path), memory="256M", paused=True))
+    sim.start()
+    try:
+        assert len(sim.kernel.processes) == 51 and not any("OOM" in line for line in sim.kernel.dmesg)
         sim.kernel.check_invariants()
     finally:
         sim.stop()
