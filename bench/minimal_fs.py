@@ -1,7 +1,7 @@
 """The baseline: a minimal fusepy filesystem with procsim's shape and mount options.
 
 `/N/status` for N in 1..PROCESSES, each ~1 KiB generated at open and served from a snapshot with
-direct_io, st_size 0, timeouts 0, single-threaded, no-op callbacks unregistered -- what procsim
+direct_io, st_size 0, procsim's FUSE_OPTIONS (timeouts, single-threaded), no-op callbacks unregistered -- what procsim
 does, minus the kernel model.  procsim / this = the cost of the model and procfs layers.
 """
 import errno
@@ -10,6 +10,8 @@ import sys
 import time
 
 from fuse import FUSE, FuseOSError, Operations
+
+from procfs.fuse_adapter import FUSE_OPTIONS
 
 STAT = "{pid} (worker) S 1 {pid} {pid} 0 -1 4194304" + " 0" * 43 + "\n"
 FILES = ("status", "stat", "cmdline", "environ")
@@ -64,6 +66,4 @@ class Minimal(Operations):
 
 
 if __name__ == "__main__":
-    FUSE(Minimal(int(sys.argv[2])), sys.argv[1], foreground=True, nothreads=True, raw_fi=True,
-         default_permissions=True, auto_unmount=True, attr_timeout=0, entry_timeout=0, negative_timeout=0,
-         fsname="procsim-bench-minimal")
+    FUSE(Minimal(int(sys.argv[2])), sys.argv[1], **FUSE_OPTIONS, fsname="procsim-bench-minimal")

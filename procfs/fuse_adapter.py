@@ -31,6 +31,16 @@ from .registry import ProcFSComponentRegistry
 
 log = logging.getLogger("procsim.fuse")
 
+#: How procsim mounts (and the benchmark's minimal filesystem, to compare like with like).
+#: Single-threaded: with concurrent readers it beats fusepy's thread pool (fuse.md 2.6).
+#: entry_timeout 0: every path walk asks again, so a reaped /PID is ENOENT at once, as
+#: pid_revalidate makes it on Linux. attr_timeout 0.1 s: a lookup's answer also serves the
+#: permission checks `default_permissions` makes right after it (on the root and /PID for
+#: every file opened) -- 19 of the 47 requests `ps -ef` sends per process. Only attributes seen
+#: without a lookup (fstat of a held handle, the mount root) can be up to 0.1 s old.
+FUSE_OPTIONS: dict = dict(foreground=True, nothreads=True, raw_fi=True, default_permissions=True,
+                          auto_unmount=True, attr_timeout=0.1, entry_timeout=0, negative_timeout=0)
+
 
 @dataclass(slots=True)
 class Handle:

@@ -156,7 +156,7 @@ def tune_gc_for_a_large_heap() -> None:
 def serve(options: MountOptions) -> int:
     from fuse import FUSE  # the FUSE binding is only needed to serve a mount
 
-    from procfs.fuse_adapter import ProcFSOperations
+    from procfs.fuse_adapter import FUSE_OPTIONS, ProcFSOperations
 
     logging.basicConfig(level=logging.DEBUG if os.environ.get("PROCSIM_DEBUG") else logging.WARNING,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -167,10 +167,8 @@ def serve(options: MountOptions) -> int:
     simulation.kernel.log(f"procsim: mounting at {options.mountpoint} (personality {options.personality})")
     operations = ProcFSOperations(simulation.registry, options.mountpoint)
     try:
-        FUSE(operations, options.mountpoint, foreground=True, nothreads=True, raw_fi=True,
-             default_permissions=True, auto_unmount=True, allow_other=options.allow_other,
-             attr_timeout=0, entry_timeout=0, negative_timeout=0, big_writes=True,
-             fsname="procsim", subtype="procsim")
+        FUSE(operations, options.mountpoint, **FUSE_OPTIONS, allow_other=options.allow_other,
+             big_writes=True, fsname="procsim", subtype="procsim")
     finally:
         simulation.stop()
     return 0
