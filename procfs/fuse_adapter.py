@@ -50,6 +50,7 @@ class Handle:
     ref: RefPtr | None = None
     result_offset: int = 0  # where a control-file result starts (the write left the position there)
     holder_tid: int = 0     # directories: the FUSE context's thread id, resolved only when shown
+    has_read: bool = False  # a later read from offset 0 regenerates the snapshot
 
 
 def _entry_of(node: Node) -> ProcessEntry | None:
@@ -242,10 +243,25 @@ class ProcFSOperations(Operations):
             entry = _entry_of(handle.node)
             if entry is not None and entry.is_gone():
                 raise FuseOSError(errno.ESRCH)  # Linux: a handle on a reaped process answers ESRCH
+        if offset == 0 and handle.has_read and not handle.node.writable:
+            self._refresh(handle)
+        handle.has_read = True
         base = handle.result_offset
         if offset >= base:
             offset -= base  # a result reads from where the write left the file position
         return handle.content[offset:offset + size]
+
+    def _refresh(self, handle: Handle) -> None:
+        """Reading from offset 0 again regenerates the content, as both kernels do: SerenityOS
+        refreshes on a seek to 0 (`did_seek`) and Linux's seq_file restarts at position 0.  top,
+        free -s and SerenityOS's ProcessStatisticsReader keep one fd open and re-read it this way.
+        If regenerating fails, Linux answers the error; SerenityOS logged it and kept the old buffer."""
+        try:
+            handle.content = handle.node.read(self.caller())
+        except ProcFSError as e:
+            if self.personality == LINUX:
+                raise FuseOSError(e.errno)
+            log.debug("refresh of %s failed (%s): the old snapshot stays", handle.path, e)
 
     def write(self, path: str, data: bytes, offset: int, fi) -> int:
         handle = self._handle(fi.fh)
