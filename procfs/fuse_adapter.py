@@ -27,7 +27,7 @@ from kernel_model.ref_counted import RefPtr
 from .component import DIR, LNK, Caller, Component, LazyCaller, Node, ProcFSError
 from .host_caller import CallerResolver, holds_handle_into
 from .process_backend import LINUX, ProcessEntry, _Leaf
-from .registry import ProcFSComponentRegistry
+from .registry import ProcFSComponentRegistry, pid_of_name
 
 log = logging.getLogger("procsim.fuse")
 
@@ -101,11 +101,14 @@ class ProcFSOperations(Operations):
         if path == "/":
             return self.root
         parts = path[1:].split("/")
-        if len(parts) == 2 and parts[0].isdigit():
-            # /PID/NAME of a registered process, an entry already created: what ps, top and psutil
-            # ask for over and over, answered without the generic walk.
-            ref = self.registry.directories.get(int(parts[0]))
+        pid = pid_of_name(parts[0]) if len(parts) <= 2 else None
+        if pid is not None:
+            # /PID and /PID/NAME of a registered process (an entry already created): what ps, top
+            # and psutil ask for over and over, answered without the generic walk.
+            ref = self.registry.directories.get(pid)
             if ref is not None:
+                if len(parts) == 1:
+                    return ref.get()
                 child = ref.get().children.get(parts[1])
                 if child is not None:
                     return child.get()

@@ -25,6 +25,14 @@ from .host_caller import host_cmdline, host_process_facts
 from .process_backend import LINUX, PERSONALITIES, SERENITY, ProcessDirectory, ProcessView
 
 
+
+def pid_of_name(name: str) -> int | None:
+    """The PID a root entry names: ASCII decimal without leading zeros, as the kernel prints it
+    (`int()` alone would also take "007", "1_0" and "\u0663", aliases no /proc has)."""
+    if name.isascii() and name.isdigit() and (name[0] != "0" or name == "0"):
+        return int(name)
+    return None
+
 class ProcFSComponentRegistry:
     def __init__(self, kernel: Kernel, personality: str = SERENITY) -> None:
         if personality not in PERSONALITIES:
@@ -151,9 +159,9 @@ class RootDirectory(GlobalDirectory):
         child = self.children.get(name)
         if child is not None:
             return child
-        if not name.isdigit() or (len(name) > 1 and name[0] == "0"):
+        pid = pid_of_name(name)
+        if pid is None:
             raise ProcFSError(errno.ENOENT)
-        pid = int(name)
         registry = self.registry
         ref = registry.directories.get(pid)
         if ref is not None:
