@@ -40,7 +40,10 @@ def syntax(message: str) -> KernelError:
 
 
 def parse_int(text: str, what: str) -> int:
+    """Decimal or 0x hex, in ASCII: Python's int() alone would also take "\u0663" or "1_0"."""
     try:
+        if not text.isascii() or "_" in text:
+            raise ValueError(text)
         return int(text, 0)
     except ValueError:
         raise syntax(f"{what} must be a number, not {text!r}") from None
@@ -48,6 +51,8 @@ def parse_int(text: str, what: str) -> int:
 
 def parse_float(text: str, what: str) -> float:
     try:
+        if not text.isascii() or "_" in text:
+            raise ValueError(text)
         return float(text)
     except ValueError:
         raise syntax(f"{what} must be a number, not {text!r}") from None
@@ -62,7 +67,7 @@ def parse_size(text: str) -> int:
     factor = 1
     if t and t[-1] in _SUFFIX:
         factor, t = _SUFFIX[t[-1]], t[:-1]
-    if not t or not t.lstrip("-").isdigit():
+    if not t.isascii() or not t.lstrip("-").isdigit():
         raise syntax(f"bad size {text!r}")
     value = int(t) * factor
     if value <= 0:
@@ -71,7 +76,7 @@ def parse_size(text: str) -> int:
 
 
 def parse_signal(text: str) -> int:
-    if text.lstrip("-").isdigit():
+    if text.isascii() and text.lstrip("-").isdigit():
         return int(text)
     name = text.upper()
     if not name.startswith("SIG"):
