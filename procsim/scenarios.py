@@ -166,6 +166,8 @@ _VAR = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))"
 def substitute_variables(line: str, variables: dict[str, str]) -> str:
     """Replace `$NAME`/`${NAME}` as a shell would: not inside single quotes and not after a
     backslash, so a command line quoted with shlex (a host process's `'echo $HOME'`) stays as is."""
+    if "$" not in line:
+        return line
     out: list[str] = []
     i, quote = 0, ""
     while i < len(line):
