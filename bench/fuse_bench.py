@@ -106,6 +106,24 @@ def tool_times(root: str, in_namespace: bool) -> dict[str, float]:
     return times
 
 
+def set_affinity(pid: int, cpus: set[int]) -> None:
+    """Every thread of `pid` (affinity is per thread; the FUSE loop is the main one)."""
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        os.sched_setaffinity(int(tid), cpus)
+
+
+def ps_on_one_cpu(root: str, daemon_pid: int) -> float:
+    """`ps -ef` with the daemon and ps on the same CPU: on a small VM most of a FUSE round trip
+    is waking the other vCPU (fuse.md 3.3), so this is the figure without that cost."""
+    everything = os.sched_getaffinity(daemon_pid)
+    set_affinity(daemon_pid, {0})
+    try:
+        return timed(["unshare", "--mount", "--fork", "sh", "-c",
+                      f'mount --bind "{root}" /proc && taskset -c 0 ps -ef > /dev/null'])
+    finally:
+        set_affinity(daemon_pid, everything)
+
+
 def tools(progress, sizes: list[int]) -> dict:
     """Tools over N simulated processes, per process, against the host's real /proc."""
     results: dict = {}
@@ -132,6 +150,9 @@ def tools(progress, sizes: list[int]) -> dict:
                 results[f"n{n}_{tool}_s"] = seconds
                 results[f"n{n}_{tool}_us_per_proc"] = seconds / n * 1e6
                 results[f"n{n}_{tool}_per_proc_over_real"] = (seconds / n) / (real[tool] / host_processes)
+            if f"n{n}_ps_ef_s" in results and shutil.which("taskset"):
+                progress(f"N={n}: ps -ef with the daemon and ps on one CPU")
+                results[f"n{n}_ps_ef_one_cpu_s"] = ps_on_one_cpu(str(mounted.path), mounted.daemon.pid)
         finally:
             mounted.stop()
             shutil.rmtree(work, ignore_errors=True)
