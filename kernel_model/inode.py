@@ -17,9 +17,10 @@ if TYPE_CHECKING:
 
 
 class Inode(RefCounted, Weakable):
-    def __init__(self, registry: "ObjectRegistry", path: str, data: bytes = b"", *,
+    def __init__(self, registry: "ObjectRegistry", path: str, data: bytes = b"", *, index: int = 0,
                  mode: int = 0o644, uid: int = 0, gid: int = 0, is_directory: bool = False) -> None:
         super().__init__(registry)
+        self.index = index  # the inode number, given by the file system in creation order
         self.path = path
         self.data = data
         self.mode = mode

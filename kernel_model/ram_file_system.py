@@ -6,6 +6,7 @@ file system, so `mmap file=../../etc/passwd` can only name a simulated file.
 from __future__ import annotations
 
 import errno
+import itertools
 import posixpath
 
 from .inode import Inode
@@ -28,6 +29,7 @@ class RamFileSystem:
     def __init__(self, registry: ObjectRegistry, files: dict[str, bytes] | None = None) -> None:
         self._registry = registry
         self._inodes: dict[str, RefPtr[Inode]] = {}
+        self._next_index = itertools.count(2)  # 2: the root directory, as on ext2 and SerenityOS's Ext2FS
         for path in ("/", "/bin", "/usr", "/usr/lib", "/etc", "/home", "/home/anon", "/tmp"):
             self._add(path, b"", is_directory=True)
         for path, data in (DEFAULT_FILES if files is None else files).items():
@@ -50,7 +52,7 @@ class RamFileSystem:
         return "/" + "/".join(parts)
 
     def _add(self, path: str, data: bytes, **kw: object) -> Inode:
-        inode = Inode(self._registry, path, data, **kw)  # type: ignore[arg-type]
+        inode = Inode(self._registry, path, data, index=next(self._next_index), **kw)  # type: ignore[arg-type]
         self._inodes[path] = adopt_ref(inode, "file table")
         return inode
 

@@ -7,7 +7,7 @@ pages are mapped present and read-only, so reads of untouched anonymous memory n
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from .anonymous_vm_object import AnonymousVMObject
 from .inode_vm_object import InodeVMObject
@@ -30,6 +30,15 @@ class FaultCounts:
 
     def total(self) -> int:
         return self.zero + self.cow + self.inode
+
+
+class RegionBacking(NamedTuple):
+    """What a region maps, as /proc shows it, without handing out the VM object itself."""
+    vmobject: str          # the VM object's class name
+    anonymous: bool
+    volatile: bool         # False for anything not anonymous
+    file_path: str | None  # the mapped inode's path, None for anonymous memory
+    file_index: int        # its inode number, 0 for anonymous memory
 
 
 class Region:
@@ -164,6 +173,14 @@ class Region:
         vmobject.physical_pages[start:stop] = pages
         faults.zero += count
         return True
+
+    def backing(self) -> RegionBacking:
+        vmobject = self.vmobject
+        if isinstance(vmobject, InodeVMObject):
+            inode = vmobject.inode
+            return RegionBacking(vmobject.class_name, False, False, inode.path, inode.index)
+        volatile = isinstance(vmobject, AnonymousVMObject) and vmobject.is_volatile
+        return RegionBacking(vmobject.class_name, vmobject.is_anonymous, volatile, None, 0)
 
     def describe(self) -> str:
         return f"region {self.name or '(anonymous)'} at {self.base:#x}"

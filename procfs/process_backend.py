@@ -115,16 +115,16 @@ class ProcessView:
     def vm_json(self) -> bytes:
         regions = []
         for r in self.p.space.regions:
-            vmobject = r.vmobject
+            backing = r.backing()
             entry: dict = {"readable": r.readable, "writable": r.writable, "executable": r.executable,
                            "stack": r.stack, "shared": r.shared, "syscall": r.syscall,
                            # quirk kept from SerenityOS: "purgeable" is true for every anonymous object
-                           "purgeable": vmobject.is_anonymous}
-            if vmobject.is_anonymous:
-                entry["volatile"] = vmobject.is_volatile  # type: ignore[attr-defined]
+                           "purgeable": backing.anonymous}
+            if backing.anonymous:
+                entry["volatile"] = backing.volatile
             entry.update({"cacheable": r.cacheable, "address": r.base, "size": r.size,
                           "amount_resident": r.amount_resident(), "amount_dirty": r.amount_dirty(),
-                          "cow_pages": r.cow_pages(), "name": r.name, "vmobject": vmobject.class_name,
+                          "cow_pages": r.cow_pages(), "name": r.name, "vmobject": backing.vmobject,
                           "pagemap": r.pagemap()})
             regions.append(entry)
         return _dumps(regions)
@@ -223,10 +223,9 @@ class ProcessView:
     def maps(self) -> bytes:
         lines = []
         for r in self.p.space.regions:
-            vmobject = r.vmobject
-            inode = getattr(vmobject, "inode", None)
-            if inode is not None:
-                path, dev, ino = inode.path, "08:01", abs(hash(inode.path)) % 100000
+            backing = r.backing()
+            if backing.file_path is not None:
+                path, dev, ino = backing.file_path, "08:01", backing.file_index
             else:
                 path, dev, ino = ("[stack]" if r.stack else f"[anon:{r.name}]" if r.name else ""), "00:00", 0
             perms = r.access_string() + ("s" if r.shared else "p")

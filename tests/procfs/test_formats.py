@@ -1,8 +1,12 @@
 """File formats and modes, read straight from the backends (no FUSE): fast and exact."""
 import errno
 import json
+import os
 import re
 import stat
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -161,3 +165,28 @@ def test_fd_directory_links_and_pledge_unveil_json(system):
     assert json.loads(read(registry, f"{pids['shell']}/fds"))[0]["class"] == "TTY"
     assert read(registry, f"{pids['shell']}/pledge") == "{}"
     assert read(registry, f"{pids['shell']}/unveil") == "[]"
+
+
+
+def maps_of_a_file_mapping() -> tuple[str, int]:
+    """/PID/maps of a process with /usr/lib/libc.so mapped, and that file's inode number."""
+    kernel = Kernel(1 << 26)
+    registry = ProcFSComponentRegistry(kernel, "linux")
+    pid = kernel.spawn("Shell", cmdline=["/bin/Shell"])
+    fd = kernel.open(pid, "/usr/lib/libc.so")
+    kernel.mmap(pid, PAGE, flags=mman.MAP_PRIVATE, prot=mman.PROT_READ, fd=fd)
+    return read(registry, f"/{pid}/maps"), kernel.files.find("/usr/lib/libc.so").index
+
+
+def test_maps_names_mapped_files_by_their_inode_number_the_same_in_every_run():
+    """Inode numbers come from the file system in creation order. maps once showed hash(path),
+    which Python salts per process, so two runs of one scenario disagreed."""
+    maps, index = maps_of_a_file_mapping()
+    line = next(line for line in maps.splitlines() if line.endswith("/usr/lib/libc.so"))
+    assert line.split()[3:5] == ["08:01", str(index)] and index > 2
+    code = "from tests.procfs.test_formats import maps_of_a_file_mapping as m; print(m()[0], end='')"
+    for seed in ("1", "2"):
+        run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             cwd=Path(__file__).parents[2], env={**os.environ, "PYTHONHASHSEED": seed})
+        assert run.returncode == 0, run.stderr
+        assert run.stdout == maps
