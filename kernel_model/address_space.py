@@ -138,7 +138,8 @@ class AddressSpace:
         clean_inode_objects: dict[int, int] = {}
         for region in self.regions:
             vmobject = region.vmobject
-            res = region.amount_resident()
+            usage = region.usage()
+            res = usage.resident
             virtual += region.size
             resident += res
             if vmobject.is_anonymous:
@@ -153,10 +154,7 @@ class AddressSpace:
                 file_res += res
                 shared_file += res if region.shared else 0
                 clean_inode_objects[id(vmobject)] = vmobject.amount_clean()  # type: ignore[attr-defined]
-            if region.shared:
-                shared += res
-            elif len(vmobject._family) > 1:
-                shared += vmobject.shared_page_count() * PAGE_SIZE if res else 0
+            shared += usage.shared
             if region.executable:
                 text += region.size
             elif region.stack:

@@ -41,6 +41,17 @@ class RegionBacking(NamedTuple):
     file_index: int        # its inode number, 0 for anonymous memory
 
 
+class RegionUsage(NamedTuple):
+    """Resident bytes of one region, split the way smaps splits them."""
+    resident: int
+    shared: int      # resident bytes another mapping also holds: MAP_SHARED, or COW pages of a fork
+    anonymous: bool  # anonymous pages are dirty; file pages are clean (never written back)
+
+    @property
+    def private(self) -> int:
+        return self.resident - self.shared
+
+
 class Region:
     __slots__ = ("base", "size", "vmobject_ref", "offset_pages", "readable", "writable", "executable",
                  "shared", "stack", "syscall", "mmap", "cacheable", "name")
@@ -91,6 +102,17 @@ class Region:
     def amount_dirty(self) -> int:
         """Anonymous: every resident page; inode objects never mark pages dirty."""
         return self.amount_resident() if self.vmobject.is_anonymous else 0
+
+    def usage(self) -> RegionUsage:
+        vmobject = self.vmobject
+        resident = self.amount_resident()
+        if self.shared:
+            shared = resident
+        elif resident and vmobject.in_family():
+            shared = min(resident, vmobject.shared_page_count() * PAGE_SIZE)
+        else:
+            shared = 0
+        return RegionUsage(resident, shared, vmobject.is_anonymous)
 
     def cow_pages(self) -> int:
         vmobject = self.vmobject

@@ -65,6 +65,10 @@ class VMObject(RefCounted, Weakable):
         return len(slots) - slots.count(None) - slots.count(self.mm.shared_zero_page) \
             - slots.count(self.mm.lazy_committed_page)
 
+    def in_family(self) -> bool:
+        """Whether a fork shares this object's pages with another (until each is written)."""
+        return len(self._family) > 1
+
     def shared_page_count(self) -> int:
         """Real pages another family member also holds (SerenityOS: ref count > 1)."""
         if len(self._family) == 1:

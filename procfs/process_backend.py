@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import os
 import json
 from typing import Callable, Iterable
 
@@ -220,38 +221,80 @@ class ProcessView:
             raise ProcFSError(errno.ESRCH, "zombie has no environment")
         return "".join(e + "\0" for e in self.p.environ).encode()
 
+    def _map_header(self, r) -> str:
+        """The maps line of a region; smaps starts each of its blocks with the same line."""
+        backing = r.backing()
+        if backing.file_path is not None:
+            path, dev, ino = backing.file_path, "08:01", backing.file_index
+        else:
+            path, dev, ino = ("[stack]" if r.stack else f"[anon:{r.name}]" if r.name else ""), "00:00", 0
+        perms = r.access_string() + ("s" if r.shared else "p")
+        head = f"{r.base:08x}-{r.end:08x} {perms} {r.offset_pages * PAGE_SIZE:08x} {dev} {ino}"
+        return f"{head:<73}{path}".rstrip() if path else head
+
     def maps(self) -> bytes:
-        lines = []
+        return "".join(self._map_header(r) + "\n" for r in self.p.space.regions).encode()
+
+    @staticmethod
+    def _smaps_rows(usage) -> dict[str, int]:
+        """smaps' byte counts for one region. Pss counts each shared page as having two sharers
+        (the model does not count the holders of a page)."""
+        shared, private = usage.shared, usage.private
+        dirty = usage.anonymous
+        pss = private + shared // 2
+        return {"Rss": usage.resident, "Pss": pss, "Pss_Dirty": pss if dirty else 0,
+                "Pss_Anon": pss if dirty else 0, "Pss_File": 0 if dirty else pss, "Pss_Shmem": 0,
+                "Shared_Clean": 0 if dirty else shared, "Shared_Dirty": shared if dirty else 0,
+                "Private_Clean": 0 if dirty else private, "Private_Dirty": private if dirty else 0,
+                "Referenced": usage.resident, "Anonymous": usage.resident if dirty else 0}
+
+    _SMAPS_ZEROS = ("KSM", "LazyFree", "AnonHugePages", "ShmemPmdMapped", "FilePmdMapped", "Shared_Hugetlb",
+                    "Private_Hugetlb", "Swap", "SwapPss", "Locked")
+    _ROLLUP_KEYS = ("Rss", "Pss", "Pss_Dirty", "Pss_Anon", "Pss_File", "Pss_Shmem", "Shared_Clean",
+                    "Shared_Dirty", "Private_Clean", "Private_Dirty", "Referenced", "Anonymous")
+
+    @staticmethod
+    def _kb_lines(rows: list[tuple[str, int]]) -> str:
+        return "".join(f"{(k + ':'):<16}{v // 1024:>8} kB\n" for k, v in rows)
+
+    def smaps(self) -> bytes:
+        """Linux's per-mapping memory; a zombie's reads as empty, as on Linux."""
+        blocks = []
         for r in self.p.space.regions:
-            backing = r.backing()
-            if backing.file_path is not None:
-                path, dev, ino = backing.file_path, "08:01", backing.file_index
-            else:
-                path, dev, ino = ("[stack]" if r.stack else f"[anon:{r.name}]" if r.name else ""), "00:00", 0
-            perms = r.access_string() + ("s" if r.shared else "p")
-            head = f"{r.base:08x}-{r.end:08x} {perms} {r.offset_pages * PAGE_SIZE:08x} {dev} {ino}"
-            lines.append(f"{head:<73}{path}".rstrip() if path else head)
-        return "".join(line + "\n" for line in lines).encode()
+            rows = self._smaps_rows(r.usage())
+            flags = " ".join(f for f, on in (("rd", r.readable), ("wr", r.writable), ("ex", r.executable),
+                                             ("sh", r.shared), ("mr", True), ("mw", True), ("me", True),
+                                             ("gd", r.stack), ("ac", not r.shared)) if on)
+            body = self._kb_lines([("Size", r.size), ("KernelPageSize", PAGE_SIZE), ("MMUPageSize", PAGE_SIZE)]
+                                  + [(k, rows[k]) for k in ("Rss", "Pss", "Pss_Dirty", "Shared_Clean",
+                                                            "Shared_Dirty", "Private_Clean", "Private_Dirty",
+                                                            "Referenced", "Anonymous")]
+                                  + [(k, 0) for k in self._SMAPS_ZEROS])
+            blocks.append(f"{self._map_header(r)}\n{body}THPeligible:    0\nVmFlags: {flags} \n")
+        return "".join(blocks).encode()
 
     def smaps_rollup(self) -> bytes:
+        """The sum of smaps over every mapping."""
         if self.zombie:
             raise ProcFSError(errno.ESRCH, "zombie has no memory map")
         regions = self.p.space.regions
-        s = self.p.space.stats()
+        totals = dict.fromkeys(self._ROLLUP_KEYS, 0)
+        for r in regions:
+            for key, value in self._smaps_rows(r.usage()).items():
+                totals[key] += value
         low = regions[0].base if regions else 0
         high = regions[-1].end if regions else 0
-        anon = s.resident - s.file_resident
-        private = s.resident - s.shared
-        rows = [("Rss", s.resident), ("Pss", private + s.shared // 2), ("Pss_Anon", anon),
-                ("Pss_File", s.file_resident), ("Pss_Shmem", 0), ("Shared_Clean", 0),
-                ("Shared_Dirty", s.shared), ("Private_Clean", s.file_resident),
-                ("Private_Dirty", max(0, private - s.file_resident)), ("Referenced", s.resident),
-                ("Anonymous", anon), ("LazyFree", 0), ("AnonHugePages", 0), ("ShmemPmdMapped", 0),
-                ("FilePmdMapped", 0), ("Shared_Hugetlb", 0), ("Private_Hugetlb", 0), ("Swap", 0),
-                ("SwapPss", 0), ("Locked", 0)]
         head = f"{low:08x}-{high:08x} ---p 00000000 00:00 0"
-        body = "".join(f"{(k + ':'):<16}{v // 1024:>8} kB\n" for k, v in rows)
-        return f"{head:<73}[rollup]\n{body}".encode()
+        rows = list(totals.items()) + [(k, 0) for k in self._SMAPS_ZEROS if k != "KSM"]
+        return f"{head:<73}[rollup]\n{self._kb_lines(rows)}".encode()
+
+    def io(self) -> bytes:
+        """Linux's I/O accounting. read_bytes is what inode faults loaded from the (simulated)
+        disk; the model has no read/write system calls, so syscr/syscw stay 0."""
+        c = self.p.counters
+        rows = [("rchar", c.file_read_bytes), ("wchar", c.file_write_bytes), ("syscr", 0), ("syscw", 0),
+                ("read_bytes", c.inode_faults * PAGE_SIZE), ("write_bytes", 0), ("cancelled_write_bytes", 0)]
+        return "".join(f"{k}: {v}\n" for k, v in rows).encode()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -524,6 +567,27 @@ class FdDirectory(ProcessSubdirectory):
         return _Leaf(self, LNK, 0o700 if self.personality == SERENITY else 0o500, target=path)
 
 
+class FdInfoDirectory(ProcessSubdirectory):
+    """Linux's fdinfo/: position and open flags of each descriptor (psutil's open_files reads it)."""
+
+    def names(self, process: Process) -> list[str]:
+        return [str(fd) for fd in sorted(process.fds)]
+
+    def entry(self, process: Process, name: str) -> Node:
+        number = int(name)
+        fd = process.fds[number]
+
+        def content() -> bytes:
+            if process.fds.get(number) is not fd:
+                raise ProcFSError(errno.ENOENT, f"fd {number} was closed")
+            d = fd.description
+            access = os.O_RDWR if d.readable and d.writable else os.O_WRONLY if d.writable else os.O_RDONLY
+            flags = access | 0o100000 | (os.O_CLOEXEC if fd.cloexec else 0)  # 0o100000: O_LARGEFILE
+            ino = d.inode_ref.get().index if d.inode_ref is not None else 0
+            return f"pos:\t{d.offset}\nflags:\t{flags:07o}\nmnt_id:\t25\nino:\t{ino}\n".encode()
+        return _Leaf(self, REG, 0o444, content=content)
+
+
 class StacksDirectory(ProcessSubdirectory):
     def names(self, process: Process) -> list[str]:
         return [str(process.pid)] if process.thread is not None else []
@@ -569,7 +633,10 @@ _LINUX_ENTRIES = [
     FileSpec("cmdline", REG, 0o444, content=ProcessView.cmdline),
     FileSpec("comm", REG, 0o444, content=_comm),
     FileSpec("maps", REG, 0o444, content=ProcessView.maps),
+    FileSpec("smaps", REG, 0o444, content=ProcessView.smaps),
     FileSpec("smaps_rollup", REG, 0o444, content=ProcessView.smaps_rollup),
+    FileSpec("io", REG, 0o400, content=ProcessView.io),
+    FileSpec("fdinfo", DIR, 0o555, directory=FdInfoDirectory),
     FileSpec("environ", REG, 0o400, content=ProcessView.environ),
     FileSpec("task", DIR, 0o555, directory=TaskDirectory),
 ]

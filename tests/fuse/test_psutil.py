@@ -11,10 +11,12 @@ def ps(mount_system):
     mounted = mount_system(scenario="default", personality="linux")
     old = psutil.PROCFS_PATH
     psutil.PROCFS_PATH = str(mounted.path)
+    psutil.process_iter.cache_clear()  # its cached Process objects belong to the previous mount
     try:
         yield mounted
     finally:
         psutil.PROCFS_PATH = old
+        psutil.process_iter.cache_clear()
 
 
 def kernel_view(mounted) -> dict[int, dict]:
@@ -87,3 +89,42 @@ def test_a_process_that_vanishes_is_no_such_process(ps):
         process.status()
     with pytest.raises(psutil.NoSuchProcess):
         psutil.Process(pid)
+
+
+def test_the_whole_process_api_answers_for_every_process(ps):
+    """as_dict() calls every method; a missing io, smaps or fdinfo once made it raise
+    FileNotFoundError for every live process."""
+    ps.pause()  # the default scenario lives: stop it so psutil and the kernel see one state
+    kernel = kernel_view(ps)
+    for process in psutil.process_iter():
+        info = process.as_dict()  # ZombieProcess/AccessDenied become None; anything else raises
+        if kernel[process.pid]["threads"]:
+            assert info["io_counters"] is not None and info["memory_maps"] is not None
+            assert info["memory_full_info"].rss == kernel[process.pid]["amount_resident"]
+
+
+def test_open_files_maps_and_io_match_the_model(ps):
+    pid = ps.spawn("filer")
+    fd = int(ps.ctl(f"open {pid} /etc/passwd"))
+    ps.mmap(pid, "64K", file="/usr/lib/libc.so")
+    heap = ps.mmap(pid, "64K", name="heap")
+    ps.write(pid, heap, "16K")
+    ps.read(pid, ps.mmap(pid, "8K", file="/usr/lib/libc.so"), "8K")
+    p = psutil.Process(pid)
+    assert [(f.path, f.fd, f.position, f.mode) for f in p.open_files()] == [("/etc/passwd", fd, 0, "r")]
+    assert p.io_counters().read_bytes == 8192  # two inode faults loaded two pages
+
+    def maps() -> dict:
+        return {m.path: m for m in p.memory_maps(grouped=True)}
+    alone = maps()
+    assert alone["[anon:heap]"].rss == alone["[anon:heap]"].private_dirty == alone["[anon:heap]"].anonymous == 16384
+    assert alone["/usr/lib/libc.so"].rss == alone["/usr/lib/libc.so"].private_clean == 8192
+    full = p.memory_full_info()
+    assert full.rss == sum(m.rss for m in alone.values()) == full.uss == full.pss
+
+    child = ps.fork(pid)  # now the child holds the same pages until it writes them
+    forked = maps()
+    assert forked["[anon:heap]"].shared_dirty == 16384 and forked["/usr/lib/libc.so"].shared_clean == 8192
+    assert p.memory_full_info().uss == 0
+    ps.write(child, heap, "16K")  # the child's copy-on-write breaks the sharing of the heap
+    assert maps()["[anon:heap]"].private_dirty == 16384

@@ -190,3 +190,31 @@ def test_maps_names_mapped_files_by_their_inode_number_the_same_in_every_run():
                              cwd=Path(__file__).parents[2], env={**os.environ, "PYTHONHASHSEED": seed})
         assert run.returncode == 0, run.stderr
         assert run.stdout == maps
+
+
+def test_smaps_has_a_block_per_maps_line_and_smaps_rollup_is_its_sum(system):
+    kernel, registry, pids = system
+    shell = pids["shell"]
+    maps = read(registry, f"/{shell}/maps").splitlines()
+    smaps = read(registry, f"/{shell}/smaps").splitlines()
+    headers = [line for line in smaps if not re.match(r"^[A-Za-z_]+:", line)]
+    assert headers == maps
+    for line in smaps:
+        if line not in headers and not line.startswith(("VmFlags:", "THPeligible:")):
+            assert re.fullmatch(r"[A-Za-z_]+: +\d+ kB", line), line  # what psutil's memory_maps parses
+    rollup = dict(re.findall(r"^(\w+): +(\d+) kB$", read(registry, f"/{shell}/smaps_rollup"), re.M))
+    for key in ("Rss", "Pss", "Private_Dirty", "Anonymous"):
+        assert int(rollup[key]) == sum(int(n) for k, n in re.findall(r"^(\w+): +(\d+) kB$", "\n".join(smaps), re.M)
+                                       if k == key)
+    assert int(rollup["Rss"]) * 1024 == kernel.process(shell).space.stats().resident
+
+
+def test_io_and_fdinfo(system):
+    kernel, registry, pids = system
+    shell = pids["shell"]
+    io = dict(line.split(": ") for line in read(registry, f"/{shell}/io").splitlines())
+    assert list(io) == ["rchar", "wchar", "syscr", "syscw", "read_bytes", "write_bytes", "cancelled_write_bytes"]
+    assert read(registry, f"/{shell}/fdinfo/0").startswith("pos:\t0\nflags:\t0100002\n")  # the tty, read-write
+    if registry.personality == "linux":  # serenity: a zombie has no directory
+        assert read(registry, f"/{pids['zombie']}/smaps") == ""  # a zombie's smaps reads as empty
+        assert read(registry, f"/{pids['zombie']}/io").startswith("rchar: ")
