@@ -33,7 +33,7 @@ class SpaceStats:
     data: int = 0         # private writable mappings (Linux statm "data")
     stack: int = 0
     file_resident: int = 0
-    shared_file: int = 0  # resident pages of MAP_SHARED file mappings (in both shared and file_resident)
+    shmem: int = 0        # resident pages of MAP_SHARED anonymous mappings (Linux RssShmem)
 
 
 class AddressSpace:
@@ -134,7 +134,7 @@ class AddressSpace:
 
     def stats(self) -> SpaceStats:
         virtual = resident = dirty = shared = volatile = nonvolatile = text = data = stack = file_res = 0
-        shared_file = 0
+        shmem = 0
         clean_inode_objects: dict[int, int] = {}
         for region in self.regions:
             vmobject = region.vmobject
@@ -143,7 +143,9 @@ class AddressSpace:
             virtual += region.size
             resident += res
             if vmobject.is_anonymous:
-                if not region.shared:
+                if region.shared:
+                    shmem += res
+                else:
                     dirty += res
                 if vmobject.is_purgeable:  # type: ignore[attr-defined]
                     if vmobject.is_volatile:  # type: ignore[attr-defined]
@@ -152,7 +154,6 @@ class AddressSpace:
                         nonvolatile += res
             else:
                 file_res += res
-                shared_file += res if region.shared else 0
                 clean_inode_objects[id(vmobject)] = vmobject.amount_clean()  # type: ignore[attr-defined]
             shared += usage.shared
             if region.executable:
@@ -162,4 +163,4 @@ class AddressSpace:
             elif region.writable and not region.shared:
                 data += region.size
         return SpaceStats(virtual, resident, dirty, sum(clean_inode_objects.values()), shared, volatile,
-                          nonvolatile, text, data, stack, file_res, shared_file)
+                          nonvolatile, text, data, stack, file_res, shmem)

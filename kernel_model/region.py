@@ -42,14 +42,22 @@ class RegionBacking(NamedTuple):
 
 
 class RegionUsage(NamedTuple):
-    """Resident bytes of one region, split the way smaps splits them."""
+    """Resident bytes of one region, split the way smaps splits them: a page is shared when
+    another holder has it too (SerenityOS: ref count > 1; Linux: map count > 1), whatever the
+    mapping's flags say."""
     resident: int
-    shared: int      # resident bytes another mapping also holds: MAP_SHARED, or COW pages of a fork
+    shared: int      # held by another mapping of a MAP_SHARED object, or by a fork relative (COW)
     anonymous: bool  # anonymous pages are dirty; file pages are clean (never written back)
+    sharers: int     # holders of a shared page, for Pss: the mappings of the object, or the fork family
 
     @property
     def private(self) -> int:
         return self.resident - self.shared
+
+    @property
+    def proportional(self) -> int:
+        """Pss: private pages whole, shared pages split between their holders."""
+        return self.private + self.shared // self.sharers
 
 
 class Region:
@@ -107,12 +115,12 @@ class Region:
         vmobject = self.vmobject
         resident = self.amount_resident()
         if self.shared:
-            shared = resident
-        elif resident and vmobject.in_family():
-            shared = min(resident, vmobject.shared_page_count() * PAGE_SIZE)
+            sharers = len(vmobject.regions)
+            shared = resident if sharers > 1 else 0
         else:
-            shared = 0
-        return RegionUsage(resident, shared, vmobject.is_anonymous)
+            sharers = vmobject.family_size()
+            shared = min(resident, vmobject.shared_page_count() * PAGE_SIZE) if resident and sharers > 1 else 0
+        return RegionUsage(resident, shared, vmobject.is_anonymous, max(1, sharers))
 
     def cow_pages(self) -> int:
         vmobject = self.vmobject

@@ -65,9 +65,9 @@ class VMObject(RefCounted, Weakable):
         return len(slots) - slots.count(None) - slots.count(self.mm.shared_zero_page) \
             - slots.count(self.mm.lazy_committed_page)
 
-    def in_family(self) -> bool:
-        """Whether a fork shares this object's pages with another (until each is written)."""
-        return len(self._family) > 1
+    def family_size(self) -> int:
+        """How many objects (this one and its fork relatives) may share its pages until written."""
+        return len(self._family)
 
     def shared_page_count(self) -> int:
         """Real pages another family member also holds (SerenityOS: ref count > 1)."""

@@ -192,8 +192,8 @@ class ProcessView:
             s = p.space.stats()
             lines += [f"VmPeak:\t{_kb(s.virtual)}", f"VmSize:\t{_kb(s.virtual)}", f"VmLck:\t{_kb(0)}",
                       f"VmPin:\t{_kb(0)}", f"VmHWM:\t{_kb(s.resident)}", f"VmRSS:\t{_kb(s.resident)}",
-                      f"RssAnon:\t{_kb(s.resident - s.file_resident)}", f"RssFile:\t{_kb(s.file_resident)}",
-                      f"RssShmem:\t{_kb(0)}", f"VmData:\t{_kb(s.data)}", f"VmStk:\t{_kb(s.stack)}",
+                      f"RssAnon:\t{_kb(s.resident - s.file_resident - s.shmem)}", f"RssFile:\t{_kb(s.file_resident)}",
+                      f"RssShmem:\t{_kb(s.shmem)}", f"VmData:\t{_kb(s.data)}", f"VmStk:\t{_kb(s.stack)}",
                       f"VmExe:\t{_kb(s.text)}", f"VmLib:\t{_kb(0)}", f"VmPTE:\t{_kb(0)}", f"VmSwap:\t{_kb(0)}"]
         lines += ["HugetlbPages:\t       0 kB", "CoreDumping:\t0", "THP_enabled:\t1", "Threads:\t1",
                   "SigQ:\t0/96365"]
@@ -208,7 +208,7 @@ class ProcessView:
         if self.zombie:
             return b"0 0 0 0 0 0 0\n"
         s = self.p.space.stats()
-        pages = [s.virtual, s.resident, s.shared + s.file_resident - s.shared_file, s.text, 0, s.data + s.stack, 0]
+        pages = [s.virtual, s.resident, s.file_resident + s.shmem, s.text, 0, s.data + s.stack, 0]  # Linux: RssFile + RssShmem
         return (" ".join(str(v // PAGE_SIZE) for v in pages) + "\n").encode()
 
     def cmdline(self) -> bytes:
@@ -237,11 +237,10 @@ class ProcessView:
 
     @staticmethod
     def _smaps_rows(usage) -> dict[str, int]:
-        """smaps' byte counts for one region. Pss counts each shared page as having two sharers
-        (the model does not count the holders of a page)."""
+        """smaps' byte counts for one region."""
         shared, private = usage.shared, usage.private
         dirty = usage.anonymous
-        pss = private + shared // 2
+        pss = usage.proportional
         return {"Rss": usage.resident, "Pss": pss, "Pss_Dirty": pss if dirty else 0,
                 "Pss_Anon": pss if dirty else 0, "Pss_File": 0 if dirty else pss, "Pss_Shmem": 0,
                 "Shared_Clean": 0 if dirty else shared, "Shared_Dirty": shared if dirty else 0,
