@@ -58,6 +58,13 @@ def validate(name: str, text: bytes) -> str | None:
                 return f"status lacks {[k for k in STATUS_KEYS if k not in keys]}"
             if any(not re.match(r"^[A-Za-z_()]+:\t", line) for line in lines):
                 return "status line without a TAB after the colon"
+        elif name in ("smaps", "smaps_rollup"):  # what psutil's memory_maps/memory_full_info parse
+            for line in text.decode().splitlines():
+                if not re.match(r"^([0-9a-f]+-[0-9a-f]+ |\w+: +\d+ kB$|THPeligible: +\d+$|VmFlags:)", line):
+                    return f"{name} line {line!r}"
+        elif name == "io":
+            if not all(re.fullmatch(r"\w+: \d+", line) for line in text.decode().splitlines()):
+                return "io line not 'key: number'"
     except (ValueError, UnicodeDecodeError, IndexError) as e:
         return f"unparsable: {e}"
     return None
@@ -91,14 +98,14 @@ def reader(mountpoint: str, seconds: float, seed: int) -> ReaderStats:
                 stats.listings += 1
                 per_process = True
                 pid = pick(rng, pids)
-                entries = os.listdir(root / pid)
+                files = [e.name for e in os.scandir(root / pid) if e.is_file(follow_symlinks=False)]
                 stats.listings += 1
-                check_name = pick(rng, [e for e in entries if e not in ("fd", "stacks", "task", "cwd", "exe", "root")])
+                check_name = pick(rng, files)  # every regular file; links and directories have their own turn
                 data = (root / pid / check_name).read_bytes()
             elif choice < 0.95:
                 per_process = True
                 pid = pick(rng, [e for e in os.listdir(root) if e.isdigit()])
-                os.listdir(root / pid / rng.choice(["fd", "task", "stacks"]))
+                os.listdir(root / pid / rng.choice(["fd", "fdinfo", "task", "stacks"]))
                 stats.listings += 2
                 continue
             else:
