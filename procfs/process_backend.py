@@ -566,11 +566,9 @@ class FdDirectory(ProcessSubdirectory):
         return _Leaf(self, LNK, 0o700 if self.personality == SERENITY else 0o500, target=path)
 
 
-class FdInfoDirectory(ProcessSubdirectory):
-    """Linux's fdinfo/: position and open flags of each descriptor (psutil's open_files reads it)."""
-
-    def names(self, process: Process) -> list[str]:
-        return [str(fd) for fd in sorted(process.fds)]
+class FdInfoDirectory(FdDirectory):
+    """Linux's fdinfo/: the names of fd/, each the position and open flags of its descriptor
+    (psutil's open_files reads it)."""
 
     def entry(self, process: Process, name: str) -> Node:
         number = int(name)
