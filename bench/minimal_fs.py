@@ -1,8 +1,9 @@
-"""The baseline: a minimal fusepy filesystem with procsim's shape and mount options.
+"""The peer baseline: the minimal fusepy (libfuse 2, path API) filesystem a user would write.
 
 `/N/status` for N in 1..PROCESSES, each ~1 KiB generated at open and served from a snapshot with
-direct_io, st_size 0, procsim's FUSE_OPTIONS (timeouts, single-threaded), no-op callbacks unregistered -- what procsim
-does, minus the kernel model.  procsim / this = the cost of the model and procfs layers.
+direct_io, st_size 0, single-threaded, attributes cached 0.1 s and names never (a path API cannot
+take a cached name back), no-op callbacks unregistered -- what procsim did before it moved to
+libfuse 3's inode API, minus the kernel model.
 """
 import errno
 import os
@@ -11,7 +12,8 @@ import time
 
 from fuse import FUSE, FuseOSError, Operations
 
-from procfs.fuse_adapter import FUSE_OPTIONS
+FUSE_OPTIONS = dict(foreground=True, nothreads=True, raw_fi=True, default_permissions=True, auto_unmount=True,
+                    attr_timeout=0.1, entry_timeout=0, negative_timeout=0)
 
 STAT = "{pid} (worker) S 1 {pid} {pid} 0 -1 4194304" + " 0" * 43 + "\n"
 FILES = ("status", "stat", "cmdline", "environ")

@@ -43,38 +43,33 @@ class Caller:
 
 
 class LazyCaller:
-    """A Caller resolved only if a node asks (most lookups never do): resolving costs a ctypes
-    call and, the first time per thread, a read of the host's /proc."""
+    """A Caller whose host process is looked up only if a node asks (/proc/self, the caller's own
+    PID, naming a handle's holder): FUSE gives the thread id, and mapping it to its process means
+    a read of the host's /proc.  uid and gid come with the request."""
 
-    __slots__ = ("_resolve", "_caller")
+    __slots__ = ("uid", "gid", "_resolve", "_process")
 
-    def __init__(self, resolve: "Callable[[], Caller]") -> None:
+    def __init__(self, uid: int, gid: int, resolve: "Callable[[], tuple[int, str]]") -> None:
+        self.uid = uid
+        self.gid = gid
         self._resolve = resolve
-        self._caller: Caller | None = None
+        self._process: tuple[int, str] | None = None
 
-    def get(self) -> Caller:
-        if self._caller is None:
-            self._caller = self._resolve()
-        return self._caller
-
-    @property
-    def uid(self) -> int:
-        return self.get().uid
-
-    @property
-    def gid(self) -> int:
-        return self.get().gid
+    def _get(self) -> tuple[int, str]:
+        if self._process is None:
+            self._process = self._resolve()
+        return self._process
 
     @property
     def pid(self) -> int:
-        return self.get().pid
+        return self._get()[0]
 
     @property
     def name(self) -> str:
-        return self.get().name
+        return self._get()[1]
 
     def describe(self) -> str:
-        return self.get().describe()
+        return f"host process {self.pid} ({self.name or '?'})"
 
 
 DIR = stat.S_IFDIR
@@ -89,6 +84,7 @@ class Node:
     permissions = 0o444
     writable = False
     live = False  # a live file is read at the offset asked, not from a snapshot taken at open
+    generated = False  # rebuilt by every lookup (fd/3, task/5): no identity to keep an inode for
 
     def owner(self) -> tuple[int, int]:
         return 0, 0
@@ -110,6 +106,10 @@ class Node:
     def read(self, caller: Caller) -> bytes:
         raise ProcFSError(errno.EISDIR if self.is_dir else errno.EINVAL)
 
+    def reread(self, caller: Caller) -> bytes:
+        """The content for a read of a handle opened earlier (the process may be gone since)."""
+        return self.read(caller)
+
     def readlink(self, caller: Caller) -> str:
         raise ProcFSError(errno.EINVAL)
 
@@ -123,6 +123,12 @@ class Node:
     def size(self) -> int:
         """Live files report their current size, so `tail -f` can tell that they grew."""
         return 0
+
+    def check_attributes(self) -> None:
+        """Raise the errno a stat of this node answers, if it is not a success."""
+
+    def check_open_directory(self) -> None:
+        """Raise the errno an opendir of this node answers, if it is not a success."""
 
 
 Generator = Callable[[Caller], bytes]

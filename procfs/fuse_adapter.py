@@ -1,296 +1,409 @@
-"""The thin fusepy adapter: paths in, ProcFS nodes out (SerenityOS FileSystem/ProcFS.cpp's role).
+"""The FUSE adapter: libfuse 3's low-level, inode-based API (pyfuse3) over the ProcFS nodes
+(SerenityOS FileSystem/ProcFS.cpp's role).
 
-Choices from ../shared/reference/fuse.md:
+Every request names an inode (`InodeTable`), so a walk through a held `/PID` handle and a fresh
+path are told apart exactly, from any process: `lookup(ROOT, "42")` is a fresh path,
+`lookup(<inode of an old /42>, "status")` comes through a cwd or a directory fd.
+
+Choices:
 - every regular file is opened with `direct_io` and reports st_size 0; its content is generated
-  once at open and served from that snapshot until release (seq_file-like, no torn reads);
-- `raw_fi` so open() can set direct_io per file; readdir returns (name, {'st_mode'}, 0) tuples so
-  `ls`/`find` need no extra stat per entry;
-- callbacks fusepy would register as no-ops are unregistered (libfuse answers them in C), except
-  getxattr/listxattr whose ENOTSUP answer stops `ls -l` from probing every file;
-- an open handle on a component takes a named strong reference ("open handle on /42 held by host
-  process 1234 (bash)"), which is what keeps an orphaned PID directory alive.
+  at open and served from that snapshot (seq_file-like, no torn reads); a read from offset 0
+  again regenerates it, as both kernels do;
+- the kernel caches names and attributes (`timeouts`), and procsim takes stale ones back
+  *synchronously*: when a PID directory leaves the root, the request (a ctl write, a race
+  trigger) or simulation step that caused it completes only after the kernel has dropped its
+  entries (`flush`).  The kernel takes the parent directory's lock exclusively to drop an entry,
+  and holds it shared across a LOOKUP or READDIR, so an invalidation is never awaited inside a
+  READDIR of the same directory: a directory with a pending `after readdir` trigger is served
+  uncached instead (`Registry.listing_watched`);
+- an open handle takes a named strong reference ("open handle 7 on /42"), which the lifetime
+  inspector shows as "open handle on /42 held by host process 1234 (bash)".
 """
 from __future__ import annotations
 
 import errno
+import functools
 import itertools
 import logging
 import os
-import threading
+import stat
 import time
 from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, TypeVar
 
-from fuse import FuseOSError, Operations, fuse_get_context
+import pyfuse3
+import trio
 
 from kernel_model.ref_counted import RefPtr
 
 from .component import DIR, LNK, Caller, Component, LazyCaller, Node, ProcFSError
-from .host_caller import CallerResolver, holds_handle_into
-from .process_backend import LINUX, ProcessEntry, _Leaf
-from .registry import ProcFSComponentRegistry, pid_of_name
+from .host_caller import CallerResolver
+from .inode_table import ROOT_INODE, InodeEntry, InodeTable
+from .process_backend import LINUX, ProcessDirectory
+from .registry import ProcFSComponentRegistry
 
 log = logging.getLogger("procsim.fuse")
 
-#: How procsim mounts (and the benchmark's minimal filesystem, to compare like with like).
-#: Single-threaded: with concurrent readers it beats fusepy's thread pool (fuse.md 2.6).
-#: entry_timeout 0: every path walk asks again, so a reaped /PID is ENOENT at once, as
-#: pid_revalidate makes it on Linux. attr_timeout 0.1 s: a lookup's answer also serves the
-#: permission checks `default_permissions` makes right after it (on the root and /PID for
-#: every file opened) -- 19 of the 47 requests `ps -ef` sends per process. Only attributes seen
-#: without a lookup (fstat of a held handle, the mount root) can be up to 0.1 s old.
-FUSE_OPTIONS: dict = dict(foreground=True, nothreads=True, raw_fi=True, default_permissions=True,
-                          auto_unmount=True, attr_timeout=0.1, entry_timeout=0, negative_timeout=0)
+#: How long the kernel may trust a name or attributes it was given (seconds).  Names of fixed
+#: nodes and PID directories are stable until procsim takes them back; generated leaves (fd/N,
+#: task/N) change without notice and are asked for every time.
+CACHED = 300.0
+UNCACHED = 0.0
+LEAF_ATTRIBUTES = 1.0
 
 
-@dataclass(slots=True)
+def mount_options(allow_other: bool = False) -> set[str]:
+    """libfuse 3 mount options of procsim (libfuse 2's `big_writes` is gone: always on)."""
+    options = set(pyfuse3.default_options) | {"fsname=procsim", "subtype=procsim", "auto_unmount"}
+    if allow_other:
+        options.add("allow_other")
+    return options
+
+
+@dataclass(slots=True, eq=False)
 class Handle:
+    entry: InodeEntry
     node: Node
-    path: str
+    caller: Caller
     content: bytes = b""
     ref: RefPtr | None = None
     result_offset: int = 0  # where a control-file result starts (the write left the position there)
-    holder_tid: int = 0     # directories: the FUSE context's thread id, resolved only when shown
     has_read: bool = False  # a later read from offset 0 regenerates the snapshot
+    listing: list[tuple[str, InodeEntry | None]] | None = None  # directories: generated at offset 0
 
 
-def _entry_of(node: Node) -> ProcessEntry | None:
-    if isinstance(node, ProcessEntry):
-        return node
-    if isinstance(node, _Leaf):
-        return node.owner_entry
-    return None
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
 
-class ProcFSOperations(Operations):
-    use_ns = True
+def answers_errno(handler: F) -> F:
+    """A node's ProcFSError becomes the caller's errno; any other exception is a bug in procsim:
+    it is logged once per kind and answered EIO, and the mount keeps serving."""
+    @functools.wraps(handler)
+    async def wrapper(self: "ProcFSOperations", *args: Any) -> Any:
+        try:
+            return await handler(self, *args)
+        except ProcFSError as e:
+            raise pyfuse3.FUSEError(e.errno) from None
+        except pyfuse3.FUSEError:
+            raise
+        except Exception as e:
+            kind = f"{handler.__name__}: {type(e).__name__}"
+            if kind not in self.logged_bugs and len(self.logged_bugs) < 100:
+                self.logged_bugs.add(kind)
+                log.exception("procsim bug in %s (answered EIO)", handler.__name__)
+            raise pyfuse3.FUSEError(errno.EIO) from None
+    return wrapper  # type: ignore[return-value]
 
-    # Unregistered: libfuse answers these itself instead of a Python round trip (fuse.md 2.9).
-    flush = None
-    fsync = None
-    fsyncdir = None
-    access = None
-    utimens = None
-    setxattr = None
-    removexattr = None
 
-    def __init__(self, registry: ProcFSComponentRegistry, mountpoint: str = "") -> None:
+class ProcFSOperations(pyfuse3.Operations):
+    supports_dot_lookup = False
+    enable_writeback_cache = False
+
+    def __init__(self, registry: ProcFSComponentRegistry) -> None:
+        super().__init__()
         self.registry = registry
-        self.root = registry.root
-        self.mountpoint = os.path.realpath(mountpoint) if mountpoint else ""
-        registry.describe_holder = self.describe_holder
-        if self.mountpoint:
-            self.root.handle_oracle = lambda caller, pid: holds_handle_into(caller.pid, f"{self.mountpoint}/{pid}")
         self.personality = registry.personality
+        self.inodes = InodeTable(registry.root)
+        registry.describe_holder = self.describe_holder
+        registry.changed = []  # the registry queues what changed for `flush`
         self._resolver = CallerResolver()
         self._handles: dict[int, Handle] = {}
-        self._next_fh = itertools.count(1)
-        self._lock = threading.Lock()  # protects _handles when FUSE runs multi-threaded
+        self._numbers = itertools.count(1)
+        self._uncached_dirs: set[int] = set()  # inodes whose names were taken back for a trigger
+        self.logged_bugs: set[str] = set()
+        self.invalidations = 0  # entries and inodes the kernel was told to drop (for the bench)
 
     # -- plumbing --------------------------------------------------------------------------------
-    def caller(self) -> Caller:
-        """Who is asking, resolved lazily: only a few paths (self, the caller's own PID, handles
-        into dead directories, ctl) need it, and only while this callback runs."""
-        return LazyCaller(self._resolve_caller)  # type: ignore[return-value]
+    def caller(self, ctx: pyfuse3.RequestContext) -> Caller:
+        """Who is asking; the host PID behind the thread id is looked up only if a node needs it
+        (/proc/self and the caller's own PID)."""
+        resolver = self._resolver
+        tid = ctx.pid
+        return LazyCaller(ctx.uid, ctx.gid, lambda: resolver.process_of(tid))  # type: ignore[return-value]
 
-    def _resolve_caller(self) -> Caller:
-        uid, gid, tid = fuse_get_context()
-        return self._resolver.resolve(uid, gid, tid)
+    def _entry(self, ino: int) -> InodeEntry:
+        entry = self.inodes.get(ino)
+        if entry is None:
+            raise pyfuse3.FUSEError(errno.ESTALE)
+        return entry
 
-    def resolve(self, path: str, caller: Caller | None = None) -> Node:
-        """The node at `path` (the caller is resolved only if the walk needs it)."""
-        if path == "/":
-            return self.root
-        parts = path[1:].split("/")
-        pid = pid_of_name(parts[0]) if len(parts) <= 2 else None
-        if pid is not None:
-            # /PID and /PID/NAME of a registered process (an entry already created): what ps, top
-            # and psutil ask for over and over, answered without the generic walk.
-            ref = self.registry.directories.get(pid)
-            if ref is not None:
-                if len(parts) == 1:
-                    return ref.get()
-                child = ref.get().children.get(parts[1])
-                if child is not None:
-                    return child.get()
-        if caller is None:
-            caller = self.caller()
-        try:
-            node = self.root.lookup_child(parts[0], caller, descending=len(parts) > 1)
-            for part in parts[1:]:
-                node = node.lookup(part, caller)
-        except ProcFSError as e:
-            log.debug("resolve %s for %s: %s", path, caller.describe(), errno.errorcode.get(e.errno))
-            raise FuseOSError(e.errno)
-        return node
+    def _timeouts(self, entry: InodeEntry) -> tuple[float, float]:
+        node = entry.node
+        parent = self.inodes.get(entry.parent)
+        if parent is not None and self.registry.listing_watched(parent.path):
+            return UNCACHED, UNCACHED
+        if node.generated or (isinstance(node, ProcessDirectory) and node.kernel is None):
+            return UNCACHED, LEAF_ATTRIBUTES  # fd/N, task/N; the caller's own host directory
+        return CACHED, (UNCACHED if node.live else CACHED)
 
-    def _attrs(self, node: Node, gone: bool = False) -> dict:
-        uid, gid = (0, 0) if gone else node.owner()
+    def _attributes(self, entry: InodeEntry) -> pyfuse3.EntryAttributes:
+        node = entry.node
+        uid, gid = node.owner()
+        attrs = pyfuse3.EntryAttributes()
+        attrs.st_ino = entry.ino
+        attrs.generation = 0
+        attrs.entry_timeout, attrs.attr_timeout = self._timeouts(entry)
+        attrs.st_mode = node.mode
+        attrs.st_nlink = 2 if node.file_type == DIR else 1
+        attrs.st_uid = uid
+        attrs.st_gid = gid
+        attrs.st_size = node.size() if node.live else 0
+        attrs.st_blksize = 4096
         now = time.time_ns()
-        return {"st_mode": node.mode, "st_nlink": 2 if node.file_type == DIR else 1, "st_uid": uid,
-                "st_gid": gid, "st_size": node.size() if node.live else 0, "st_atime": now, "st_mtime": now,
-                "st_ctime": now}
+        attrs.st_atime_ns = attrs.st_mtime_ns = attrs.st_ctime_ns = now
+        return attrs
 
-    def _add_handle(self, handle: Handle, node: Node) -> int:
-        """Register a handle; a component gets a strong reference named after the handle.  Only
-        directory handles record who holds them: the lifetime inspector names the holders of
-        orphaned directories, and the context costs a ctypes call per open."""
-        fh = next(self._next_fh)
-        if isinstance(node, Component):
-            handle.ref = node.try_ref(f"open handle {fh} on {handle.path}")
-            if node.file_type == DIR:
-                handle.holder_tid = fuse_get_context()[2]
-        with self._lock:
-            self._handles[fh] = handle
+    def _found(self, parent: InodeEntry, name: str, caller: Caller) -> InodeEntry:
+        return self.inodes.found(parent, name, parent.node.lookup(name, caller))
+
+    def _add_handle(self, handle: Handle) -> int:
+        fh = next(self._numbers)
+        if isinstance(handle.node, Component):
+            handle.ref = handle.node.try_ref(f"open handle {fh} on {handle.entry.path}")
+        self._handles[fh] = handle
         return fh
+
+    def _handle(self, fh: int) -> Handle:
+        handle = self._handles.get(fh)
+        if handle is None:
+            raise pyfuse3.FUSEError(errno.EBADF)
+        return handle
+
+    def _drop(self, fh: int) -> None:
+        handle = self._handles.pop(fh, None)
+        if handle is not None and handle.ref is not None:
+            handle.ref.release()
+
+    def open_handles(self) -> list[Handle]:
+        return list(self._handles.values())
 
     def describe_holder(self, holder: str) -> str:
         """'open handle 17 on /42' -> 'open handle on /42 held by host process 1234 (bash)'."""
         words = holder.split(" ", 4)
         if len(words) == 5 and words[:2] == ["open", "handle"] and words[2].isdigit() and words[3] == "on":
-            return f"open handle on {words[4]} held by {self.handle_holder(int(words[2]))}"
+            handle = self._handles.get(int(words[2]))
+            who = handle.caller.describe() if handle is not None else "a closed handle"
+            return f"open handle on {words[4]} held by {who}"
         return holder
 
-    def handle_holder(self, fh: int) -> str:
-        """'held by host process 1234 (bash)' for the lifetime inspector."""
-        handle = self._handles.get(fh)
-        if handle is None:
-            return "a closed handle"
-        return self._resolver.resolve(0, 0, handle.holder_tid).describe()
+    # -- taking stale names back -----------------------------------------------------------------
+    def _stale(self) -> list[tuple[int, str | None]]:
+        """What the kernel must drop now: (parent, name) for names of directories that left the
+        root and of their entries, (inode, None) for attributes (the owner of an orphan, or of a
+        Linux zombie's files, reads as root)."""
+        changed = self.registry.changed
+        if not changed:
+            return []
+        self.registry.changed = []
+        stale: list[tuple[int, str | None]] = []
+        for directory, unlinked in changed:
+            entry = self.inodes.inode_of(directory)
+            if entry is None:
+                continue  # the kernel never saw it
+            for child in self.inodes.children(entry):
+                if unlinked:
+                    stale.append((entry.ino, child.name))
+                stale.append((child.ino, None))
+            if unlinked:
+                stale.append((entry.parent, entry.name))
+            stale.append((entry.ino, None))
+        return stale
 
-    def _handle(self, fh: int) -> Handle:
-        handle = self._handles.get(fh)
-        if handle is None:
-            raise FuseOSError(errno.EBADF)
-        return handle
+    async def flush(self, busy_directory: int | None = None) -> None:
+        """Make the kernel drop what the last change made stale, and wait until it has.  Names in
+        `busy_directory` (a READDIR of it is in progress: dropping one there would deadlock) were
+        served uncached and are skipped."""
+        stale = [(ino, name) for ino, name in self._stale() if name is None or ino != busy_directory]
+        if stale:
+            self.invalidations += len(stale)
+            await trio.to_thread.run_sync(_invalidate, stale)
 
-    def _drop(self, fh: int) -> None:
-        with self._lock:
-            handle = self._handles.pop(fh, None)
-        if handle is not None and handle.ref is not None:
-            handle.ref.release()
+    async def uncache_watched_listings(self) -> None:
+        """A new `after readdir /DIR` trigger: the kernel forgets the names it has in DIR, and
+        DIR is served uncached until the trigger fires (see the module docstring)."""
+        stale: list[tuple[int, str | None]] = []
+        for entry in self.inodes.directories():
+            if entry.ino not in self._uncached_dirs and self.registry.listing_watched(entry.path):
+                self._uncached_dirs.add(entry.ino)
+                stale += [(entry.ino, child.name) for child in self.inodes.children(entry)]
+        if stale:
+            await trio.to_thread.run_sync(_invalidate, stale)
 
-    def open_handles(self) -> list[Handle]:
-        with self._lock:
-            return list(self._handles.values())
+    async def _after_access(self, operation: str, entry: InodeEntry, busy_directory: int | None = None) -> None:
+        """Fire the race triggers waiting for this access (`after open|readdir PATH ...`)."""
+        if self.registry.on_access(operation, entry.path):
+            await self.flush(busy_directory)
+            self._uncached_dirs = {ino for ino in self._uncached_dirs
+                                   if (e := self.inodes.get(ino)) is not None and self.registry.listing_watched(e.path)}
 
     # -- metadata --------------------------------------------------------------------------------
-    def getattr(self, path: str, fh=None) -> dict:
-        if fh is not None:  # fstat of an open file: answers even once the process is gone
-            handle = self._handles.get(fh.fh)
-            if handle is not None:
-                entry = _entry_of(handle.node)
-                return self._attrs(handle.node, gone=entry is not None and entry.is_gone())
-        return self._attrs(self.resolve(path))
-
-    def readlink(self, path: str) -> str:
-        caller = self.caller()
-        node = self.resolve(path, caller)
-        if node.file_type != LNK:
-            raise FuseOSError(errno.EINVAL)
+    @answers_errno
+    async def lookup(self, parent_inode: int, name: bytes, ctx: pyfuse3.RequestContext) -> pyfuse3.EntryAttributes:
+        parent = self._entry(parent_inode)
         try:
-            return node.readlink(caller)
-        except ProcFSError as e:
-            raise FuseOSError(e.errno)
+            text = name.decode("utf-8")
+        except UnicodeDecodeError:
+            raise pyfuse3.FUSEError(errno.ENOENT) from None  # no name procsim makes is not UTF-8
+        entry = self._found(parent, text, self.caller(ctx))
+        attributes = self._attributes(entry)
+        self.inodes.count(entry)
+        return attributes
 
-    def statfs(self, path: str) -> dict:
-        return {"f_bsize": 4096, "f_frsize": 4096, "f_blocks": 0, "f_bfree": 0, "f_bavail": 0,
-                "f_files": 0, "f_ffree": 0, "f_namemax": 255}
+    async def forget(self, inode_list: list[tuple[int, int]]) -> None:
+        for ino, n in inode_list:
+            self.inodes.forget(ino, n)
+
+    @answers_errno
+    async def getattr(self, inode: int, ctx: pyfuse3.RequestContext) -> pyfuse3.EntryAttributes:
+        """`stat(".")` in a dead directory and `fstat(dirfd)` arrive alike, as GETATTR(inode)
+        (the kernel marks only regular files' fstat with a handle): both succeed, owned by root,
+        which is Linux's answer to fstat (and SerenityOS's to both)."""
+        entry = self._entry(inode)
+        entry.node.check_attributes()
+        return self._attributes(entry)
+
+    @answers_errno
+    async def setattr(self, inode: int, attr: pyfuse3.EntryAttributes, fields: pyfuse3.SetattrFields,
+                      fh: int | None, ctx: pyfuse3.RequestContext) -> pyfuse3.EntryAttributes:
+        entry = self._entry(inode)
+        if fields.update_mode or fields.update_uid or fields.update_gid:
+            raise pyfuse3.FUSEError(errno.EPERM)
+        if fields.update_size and not (entry.node.writable and attr.st_size == 0):
+            raise pyfuse3.FUSEError(errno.EPERM)  # `echo cmd > sim/ctl` truncates to 0: fine
+        return self._attributes(entry)
+
+    @answers_errno
+    async def readlink(self, inode: int, ctx: pyfuse3.RequestContext) -> bytes:
+        node = self._entry(inode).node
+        if node.file_type != LNK:
+            raise pyfuse3.FUSEError(errno.EINVAL)
+        return os.fsencode(node.readlink(self.caller(ctx)))
+
+    async def statfs(self, ctx: pyfuse3.RequestContext) -> pyfuse3.StatvfsData:
+        data = pyfuse3.StatvfsData()
+        data.f_bsize = data.f_frsize = 4096
+        data.f_namemax = 255
+        return data
 
     # -- directories -----------------------------------------------------------------------------
-    def opendir(self, path: str) -> int:
-        caller = self.caller()
-        node = self.resolve(path, caller)
+    @answers_errno
+    async def opendir(self, inode: int, ctx: pyfuse3.RequestContext) -> int:
+        entry = self._entry(inode)
+        node = entry.node
         if node.file_type != DIR:
-            raise FuseOSError(errno.ENOTDIR)
-        return self._add_handle(Handle(node, path), node)
+            raise pyfuse3.FUSEError(errno.ENOTDIR)
+        caller = self.caller(ctx)
+        node.check_open_directory()
+        return self._add_handle(Handle(entry, node, caller))
 
-    def readdir(self, path: str, fh: int) -> list:
-        caller = self.caller()
-        handle = self._handles.get(fh) if fh else None
-        node = handle.node if handle is not None else self.resolve(path, caller)
-        try:
-            entries = node.list(caller)
-        except ProcFSError as e:
-            raise FuseOSError(e.errno)
-        listing = [".", ".."] + [(name, {"st_mode": mode}, 0) for name, mode in entries]
-        self.registry.on_access("readdir", path)
+    @answers_errno
+    async def readdir(self, fh: int, start_id: int, token: pyfuse3.ReaddirToken) -> None:
+        """The listing is generated at offset 0 and served from the handle after that; a trigger
+        on it fires once the whole listing is in the reply (its names were replied uncached)."""
+        handle = self._handle(fh)
+        entry = handle.entry
+        if start_id == 0 or handle.listing is None:
+            handle.listing = self._listing(handle)
+        listing = handle.listing
+        for index in range(start_id, len(listing)):
+            name, child = listing[index]
+            target = child if child is not None else (entry if name == "." else self._parent_of(entry))
+            if not pyfuse3.readdir_reply(token, os.fsencode(name), self._attributes(target), index + 1):
+                return
+            if child is not None:
+                self.inodes.count(child)  # `.` and `..` are not counted (the kernel links neither)
+        if start_id < len(listing):
+            await self._after_access("readdir", entry, busy_directory=entry.ino)
+
+    def _listing(self, handle: Handle) -> list[tuple[str, InodeEntry | None]]:
+        parent, caller = handle.entry, handle.caller
+        listing: list[tuple[str, InodeEntry | None]] = [(".", None), ("..", None)]
+        for name, _mode in parent.node.list(caller):
+            try:
+                listing.append((name, self._found(parent, name, caller)))
+            except ProcFSError:
+                continue  # listed, then gone: not in this listing
         return listing
 
-    def releasedir(self, path: str, fh: int) -> int:
+    def _parent_of(self, entry: InodeEntry) -> InodeEntry:
+        return self.inodes.get(entry.parent) or self.inodes.root
+
+    async def releasedir(self, fh: int) -> None:
         self._drop(fh)
-        return 0
 
     # -- files -----------------------------------------------------------------------------------
-    def open(self, path: str, fi) -> int:
-        caller = self.caller()
-        node = self.resolve(path, caller)
+    @answers_errno
+    async def open(self, inode: int, flags: int, ctx: pyfuse3.RequestContext) -> pyfuse3.FileInfo:
+        entry = self._entry(inode)
+        node = entry.node
         if node.file_type == DIR:
-            raise FuseOSError(errno.EISDIR)
-        accmode = fi.flags & os.O_ACCMODE
+            raise pyfuse3.FUSEError(errno.EISDIR)
+        accmode = flags & os.O_ACCMODE
         if accmode != os.O_RDONLY and not node.writable:
-            raise FuseOSError(errno.EROFS)
-        try:
-            content = node.read(caller) if accmode != os.O_WRONLY else b""
-        except ProcFSError as e:
-            raise FuseOSError(e.errno)
-        fi.fh = self._add_handle(Handle(node, path, content), node)
-        fi.direct_io = 1
-        self.registry.on_access("open", path)
-        return 0
+            raise pyfuse3.FUSEError(errno.EROFS)
+        caller = self.caller(ctx)
+        content = node.read(caller) if accmode != os.O_WRONLY else b""
+        fh = self._add_handle(Handle(entry, node, caller, content))
+        await self._after_access("open", entry)
+        return pyfuse3.FileInfo(fh=fh, direct_io=True)
 
-    def read(self, path: str, size: int, offset: int, fi) -> bytes:
-        handle = self._handle(fi.fh)
-        if handle.node.live:
-            return handle.node.read_at(offset, size)
-        if self.personality == LINUX:
-            entry = _entry_of(handle.node)
-            if entry is not None and entry.is_gone():
-                raise FuseOSError(errno.ESRCH)  # Linux: a handle on a reaped process answers ESRCH
-        if offset == 0 and handle.has_read and not handle.node.writable:
+    @answers_errno
+    async def read(self, fh: int, off: int, size: int) -> bytes:
+        handle = self._handle(fh)
+        node = handle.node
+        if node.live:
+            return node.read_at(off, size)
+        if off == 0 and (handle.has_read or self.personality == LINUX) and not node.writable:
             self._refresh(handle)
         handle.has_read = True
         base = handle.result_offset
-        if offset >= base:
-            offset -= base  # a result reads from where the write left the file position
-        return handle.content[offset:offset + size]
+        if off >= base:
+            off -= base  # a result reads from where the write left the file position
+        return handle.content[off:off + size]
 
     def _refresh(self, handle: Handle) -> None:
-        """Reading from offset 0 again regenerates the content, as both kernels do: SerenityOS
-        refreshes on a seek to 0 (`did_seek`) and Linux's seq_file restarts at position 0.  top,
-        free -s and SerenityOS's ProcessStatisticsReader keep one fd open and re-read it this way.
-        If regenerating fails, Linux answers the error; SerenityOS logged it and kept the old buffer."""
+        """Reading from offset 0 regenerates the content.  Linux's seq_file builds it at the first
+        read and again whenever a read starts at 0 (a reaped process: ESRCH); SerenityOS builds
+        it at open and refreshes on a seek to 0 (`did_seek`), and when that fails it only logs
+        and keeps the old buffer.  top, free -s and ProcessStatisticsReader re-read this way."""
         try:
-            handle.content = handle.node.read(self.caller())
-        except ProcFSError as e:
+            handle.content = handle.node.reread(handle.caller)
+        except ProcFSError:
             if self.personality == LINUX:
-                raise FuseOSError(e.errno)
-            log.debug("refresh of %s failed (%s): the old snapshot stays", handle.path, e)
+                raise
 
-    def write(self, path: str, data: bytes, offset: int, fi) -> int:
-        handle = self._handle(fi.fh)
+    @answers_errno
+    async def write(self, fh: int, off: int, buf: bytes) -> int:
+        handle = self._handle(fh)
         try:
-            handle.content = handle.node.write(self.caller(), data)
-        except ProcFSError as e:
-            raise FuseOSError(e.errno)
-        handle.result_offset = offset + len(data)
-        return len(data)
+            handle.content = handle.node.write(handle.caller, buf)
+        finally:
+            await self.flush()
+            await self.uncache_watched_listings()
+        handle.result_offset = off + len(buf)
+        return len(buf)
 
-    def truncate(self, path: str, length: int, fh=None) -> int:
-        node = self.resolve(path, self.caller())
-        if node.writable and length == 0:
-            return 0  # `echo cmd > sim/ctl` opens with O_TRUNC
-        raise FuseOSError(errno.EPERM)
-
-    def release(self, path: str, fi) -> int:
-        self._drop(fi.fh)
-        return 0
+    async def release(self, fh: int) -> None:
+        self._drop(fh)
 
     # -- everything that would change the tree ---------------------------------------------------
-    def _read_only(self, *args) -> int:
-        raise FuseOSError(errno.EROFS)
+    async def _read_only(self, *args: Any) -> Any:
+        raise pyfuse3.FUSEError(errno.EROFS)
 
-    def _not_permitted(self, *args) -> int:
-        raise FuseOSError(errno.EPERM)
+    create = mkdir = mknod = unlink = rmdir = symlink = rename = link = _read_only  # type: ignore[assignment]
 
-    create = mkdir = mknod = unlink = rmdir = symlink = rename = link = _read_only
-    chmod = chown = _not_permitted
+
+def _invalidate(stale: list[tuple[int, str | None]]) -> None:
+    """In a worker thread: each call returns once the kernel has dropped the entry (it waits for
+    the lookups in progress in that directory, which the trio loop goes on answering)."""
+    for ino, name in stale:
+        try:
+            if name is None:
+                pyfuse3.invalidate_inode(ino, attr_only=True)
+            else:
+                pyfuse3.invalidate_entry(ino, os.fsencode(name))
+        except OSError:
+            pass  # ENOENT: the kernel had already dropped it
+
+
+__all__ = ["CACHED", "Handle", "ProcFSOperations", "ROOT_INODE", "mount_options"]

@@ -1,16 +1,15 @@
-"""Who is calling: map the FUSE context (uid, gid, thread id) to the host process behind it.
+"""Who is calling: map the FUSE request's thread id to the host process behind it.
 
-fuse_get_context() gives the *thread* id; /proc/self must name the process, so the tid is mapped
-to its Tgid through the host's /proc (cached, since a caller asks many times in a row).  The
-caller's own PID then resolves as a hidden directory so that `ps`, which looks itself up, works.
+FUSE gives the *thread* id; /proc/self must name the process, so the tid is mapped to its Tgid
+through the host's /proc (cached, since a caller asks many times in a row).  The caller's own PID
+then resolves as a hidden directory so that `ps`, which looks itself up, works.  This is the only
+read of the host's /proc on a request path, and only for those two names.
 """
 from __future__ import annotations
 
-import os
 import threading
 from collections import OrderedDict
 
-from .component import Caller
 
 _HOST_PROC = "/proc"
 
@@ -49,7 +48,8 @@ class CallerResolver:
         self._size = size
         self._lock = threading.Lock()  # protects _cache
 
-    def resolve(self, uid: int, gid: int, tid: int) -> Caller:
+    def process_of(self, tid: int) -> tuple[int, str]:
+        """(PID, name) of the host process that thread `tid` belongs to."""
         with self._lock:
             hit = self._cache.get(tid)
         if hit is None:
@@ -59,29 +59,4 @@ class CallerResolver:
                 self._cache[tid] = hit
                 if len(self._cache) > self._size:
                     self._cache.popitem(last=False)
-        return Caller(uid, gid, hit[0], hit[1])
-
-
-def holds_handle_into(pid: int, directory: str) -> bool:
-    """Whether host process `pid` has its cwd or an open fd at or below `directory`.
-
-    This stands in for what libfuse's path API cannot tell us: whether a lookup comes from a
-    fresh path or from a handle (fd, cwd) that still points into a directory.  A directory whose
-    dentry the kernel dropped reads back with a " (deleted)" suffix, which the prefix test covers.
-    """
-    def inside(link: str) -> bool:
-        return link == directory or link.startswith(directory + "/") or link.startswith(directory + " (deleted)")
-
-    base = f"{_HOST_PROC}/{pid}"
-    try:
-        if inside(os.readlink(f"{base}/cwd")):
-            return True
-        for fd in os.listdir(f"{base}/fd"):
-            try:
-                if inside(os.readlink(f"{base}/fd/{fd}")):
-                    return True
-            except OSError:
-                continue
-    except OSError:
-        return False
-    return False
+        return hit

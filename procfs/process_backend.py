@@ -296,6 +296,28 @@ class ProcessView:
         return "".join(f"{k}: {v}\n" for k, v in rows).encode()
 
 
+def dump_owner(directory: "ProcessDirectory", mode: int) -> tuple[int, int]:
+    """Who owns an entry below /PID.  Linux (task_dump_owner in fs/proc/base.c): a process
+    without an address space -- a zombie -- has its entries owned by root, except the
+    world-readable directories (0555), which keep showing the process's owner."""
+    process = directory.process
+    if process is None:
+        return 0, 0
+    if (directory.personality == LINUX and process.state != ProcessState.RUNNING
+            and mode != (DIR | 0o555)):
+        return 0, 0
+    return process.euid, process.egid
+
+
+def entry_of(node: Node) -> "ProcessEntry | None":
+    """The per-process entry a node belongs to (itself, or the fd/ task/ directory of a leaf)."""
+    if isinstance(node, ProcessEntry):
+        return node
+    if isinstance(node, _Leaf):
+        return node.owner_entry
+    return None
+
+
 # ---------------------------------------------------------------------------------------------
 # components
 # ---------------------------------------------------------------------------------------------
@@ -306,16 +328,20 @@ Target = Callable[[Process], str]
 class FileSpec:
     """What one per-process entry is: a file, a link or a subdirectory, with its mode."""
 
-    __slots__ = ("name", "file_type", "permissions", "content", "target", "directory")
+    __slots__ = ("name", "file_type", "permissions", "content", "target", "directory", "pins_memory")
 
     def __init__(self, name: str, file_type: int, permissions: int, *, content: Content | None = None,
-                 target: Target | None = None, directory: "type[ProcessSubdirectory] | None" = None) -> None:
+                 target: Target | None = None, directory: "type[ProcessSubdirectory] | None" = None,
+                 pins_memory: bool = False) -> None:
         self.name = name
         self.file_type = file_type
         self.permissions = permissions
         self.content = content
         self.target = target
         self.directory = directory
+        # Linux's open of environ takes a reference to the address space (proc_mem_open); a read
+        # after the process died finds it empty and returns 0 bytes instead of an error.
+        self.pins_memory = pins_memory
 
 
 def _exe_target(p: Process) -> str:
@@ -373,8 +399,12 @@ class ProcessDirectory(Component):
 
     def lookup(self, name: str, caller: Caller) -> Node:
         if self.process is None and self.personality == LINUX:
-            raise ProcFSError(errno.ESRCH, "process is gone")
+            raise ProcFSError(errno.ESRCH, "process is gone")  # proc_pid_permission, any name
         return self.child(name)
+
+    def check_open_directory(self) -> None:
+        if self.process is None and self.personality == LINUX:
+            raise ProcFSError(errno.ESRCH, "process is gone")  # opendir(".") in a dead cwd
 
     def list(self, caller: Caller) -> Iterable[tuple[str, int]]:
         if self.process is None and self.personality == LINUX:
@@ -441,7 +471,7 @@ class ProcessEntry(Component):
             return 0, 0
         if self.spec.name in ("fd", "stacks") and self.personality == SERENITY:
             return 0, 0
-        return directory.owner()
+        return dump_owner(directory, self.mode)
 
     def is_gone(self) -> bool:
         directory = self.directory()
@@ -461,6 +491,14 @@ class ProcessEntry(Component):
             content = self.spec.content(ProcessView(process, kernel))
             self._cache = (kernel.version, content)
             return content
+
+    def reread(self, caller: Caller) -> bytes:
+        try:
+            return self.read(caller)
+        except ProcFSError:
+            if self.spec.pins_memory and self.personality == LINUX:
+                return b""
+            raise
 
     def readlink(self, caller: Caller) -> str:
         if self.spec.target is None:
@@ -491,7 +529,6 @@ _NO_LOCK = contextlib.nullcontext()  # host-caller views have no kernel to lock
 class ProcessSubdirectory(ProcessEntry):
     """`fd/`, `stacks/` and `task/`: listings generated from the process each time."""
 
-
     def names(self, process: Process) -> list[str]:
         raise NotImplementedError
 
@@ -499,7 +536,12 @@ class ProcessSubdirectory(ProcessEntry):
         raise NotImplementedError
 
     def list(self, caller: Caller) -> Iterable[tuple[str, int]]:
-        process = self.process()
+        try:
+            process = self.process()
+        except ProcFSError:
+            if self.personality == LINUX:
+                raise ProcFSError(errno.ENOENT, "process is gone") from None  # proc_pident_readdir
+            raise
         with self.kernel.lock if self.kernel is not None else _NO_LOCK:
             return [(name, self.entry(process, name).mode) for name in self.names(process)]
 
@@ -517,6 +559,8 @@ class ProcessSubdirectory(ProcessEntry):
 class _Leaf(Node):
     """A generated entry inside fd/, stacks/ or task/ (no identity of its own)."""
 
+    generated = True
+
     def __init__(self, owner_entry: ProcessEntry, file_type: int, permissions: int,
                  content: Callable[[], bytes] | None = None, target: str | None = None,
                  children: dict[str, Node] | None = None) -> None:
@@ -528,7 +572,8 @@ class _Leaf(Node):
         self._children = children or {}
 
     def owner(self) -> tuple[int, int]:
-        return self.owner_entry.owner()
+        directory = self.owner_entry.directory()
+        return (0, 0) if directory is None else dump_owner(directory, self.mode)
 
     def read(self, caller: Caller) -> bytes:
         if self._content is None:
@@ -558,6 +603,9 @@ class _Leaf(Node):
 
 
 class FdDirectory(ProcessSubdirectory):
+    def check_attributes(self) -> None:
+        if self.personality == LINUX and self.is_gone():
+            raise ProcFSError(errno.ENOENT, "process is gone")  # fstat: st_size counts the fds (6.2+)
     def names(self, process: Process) -> list[str]:
         return [str(fd) for fd in sorted(process.fds)]
 
@@ -569,6 +617,9 @@ class FdDirectory(ProcessSubdirectory):
 class FdInfoDirectory(FdDirectory):
     """Linux's fdinfo/: the names of fd/, each the position and open flags of its descriptor
     (psutil's open_files reads it)."""
+
+    def check_attributes(self) -> None:
+        pass
 
     def entry(self, process: Process, name: str) -> Node:
         number = int(name)
@@ -628,18 +679,18 @@ _LINUX_ENTRIES = [
     FileSpec("status", REG, 0o444, content=ProcessView.status),
     FileSpec("statm", REG, 0o444, content=ProcessView.statm),
     FileSpec("cmdline", REG, 0o444, content=ProcessView.cmdline),
-    FileSpec("comm", REG, 0o444, content=_comm),
+    FileSpec("comm", REG, 0o644, content=_comm),  # Linux lets the owner rename; procsim refuses writes
     FileSpec("maps", REG, 0o444, content=ProcessView.maps),
     FileSpec("smaps", REG, 0o444, content=ProcessView.smaps),
     FileSpec("smaps_rollup", REG, 0o444, content=ProcessView.smaps_rollup),
     FileSpec("io", REG, 0o400, content=ProcessView.io),
     FileSpec("fdinfo", DIR, 0o555, directory=FdInfoDirectory),
-    FileSpec("environ", REG, 0o400, content=ProcessView.environ),
+    FileSpec("environ", REG, 0o400, content=ProcessView.environ, pins_memory=True),
     FileSpec("task", DIR, 0o555, directory=TaskDirectory),
 ]
 SERENITY_SPECS = {s.name: s for s in _SERENITY_ENTRIES + _LINUX_ENTRIES}
 # Under the linux personality fd/ is owned by the process and closed to others, as on Linux.
 LINUX_SPECS = {**SERENITY_SPECS, "fd": FileSpec("fd", DIR, 0o500, directory=FdDirectory)}
 
-__all__ = ["CLK_TCK", "FileSpec", "LINUX", "PERSONALITIES", "ProcessDirectory", "ProcessEntry",
+__all__ = ["CLK_TCK", "FileSpec", "entry_of", "LINUX", "PERSONALITIES", "ProcessDirectory", "ProcessEntry",
            "ProcessView", "SERENITY"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import errno
 import threading
 from collections import OrderedDict
-from typing import Iterable
+from typing import Callable, Iterable
 
 from kernel_model import Kernel, Process
 from kernel_model.object_registry import ObjectRegistry
@@ -47,8 +47,14 @@ class ProcFSComponentRegistry:
         # How a holder name reads to a person; the FUSE adapter names the host process behind a handle.
         self.describe_holder = lambda holder: holder
         # Called by the adapter after a reader's open or readdir completes ("open", "/5/stat"); the
-        # simulation hangs race triggers on it (`after open /5/stat exit 5`).
-        self.on_access = lambda operation, path: None
+        # simulation hangs race triggers on it (`after open /5/stat exit 5`).  True if one fired.
+        self.on_access: Callable[[str, str], bool] = lambda operation, path: False
+        # Whether a trigger waits for a listing of this directory ("/", "/5"): the adapter serves
+        # its names uncached until it fires.
+        self.listing_watched: Callable[[str], bool] = lambda path: False
+        # What changed since the adapter last looked (None: nobody looks): (directory, unlinked).
+        # Unlinked directories leave the root; a Linux zombie's entries change owner.
+        self.changed: list[tuple[ProcessDirectory, bool]] | None = None
         self._host_dirs: OrderedDict[int, RefPtr[ProcessDirectory]] = OrderedDict()
         self._host_registry = ObjectRegistry()  # host-caller views are not kernel objects
         self._host_lock = threading.Lock()      # protects _host_dirs
@@ -77,6 +83,10 @@ class ProcFSComponentRegistry:
     def on_process_finalized(self, process: Process) -> None:
         if self.personality == SERENITY:
             self.unregister(process.pid)
+        elif self.changed is not None:
+            ref = self.directories.get(process.pid)
+            if ref is not None:
+                self.changed.append((ref.get(), False))
 
     def on_process_reaped(self, process: Process) -> None:
         self.unregister(process.pid)
@@ -96,6 +106,8 @@ class ProcFSComponentRegistry:
             ref.release()  # the pre-fix code only unlinked the directory: the cycle keeps it alive
             return
         directory.prepare_for_deletion()
+        if self.changed is not None:
+            self.changed.append((directory, True))
         weak = directory.make_weak_ptr()
         ref.release()
         if not weak.is_null():
@@ -142,20 +154,10 @@ class RootDirectory(GlobalDirectory):
     def __init__(self, registry: ProcFSComponentRegistry, entries: Iterable[Node]) -> None:
         super().__init__("", entries)
         self.registry = registry
-        self.handle_oracle = lambda caller, pid: False  # set by the FUSE adapter
 
     def lookup(self, name: str, caller: Caller) -> Node:
-        return self.lookup_child(name, caller, descending=False)
-
-    def lookup_child(self, name: str, caller: Caller, descending: bool) -> Node:
-        """Resolve a root entry; `descending` when the path goes on below it.
-
-        A PID that was allocated but is gone answers ENOENT to a fresh path.  A walk that comes
-        through a handle (an fd or a cwd still inside the directory) gets what the handle would:
-        ESRCH, or -- serenity personality -- the orphaned directory itself while it is held open.
-        The kernel's permission check sends such walks as a lookup of `/PID` first, so the caller
-        is asked whether it holds a handle there (`handle_oracle`).
-        """
+        """A fresh path: a PID that is gone answers ENOENT, as both kernels do.  (A walk through a
+        handle still held in a dead directory never comes here: it starts at that directory.)"""
         child = self.children.get(name)
         if child is not None:
             return child
@@ -166,14 +168,7 @@ class RootDirectory(GlobalDirectory):
         ref = registry.directories.get(pid)
         if ref is not None:
             return ref.get()
-        if registry.kernel.was_allocated(pid):
-            if descending or self.handle_oracle(caller, pid):
-                orphan = registry.orphaned_directory(pid)
-                if orphan is not None and registry.personality == SERENITY:
-                    return orphan
-                raise ProcFSError(errno.ESRCH, f"process {pid} is gone")
-            raise ProcFSError(errno.ENOENT)
-        if pid == caller.pid:
+        if not registry.kernel.was_allocated(pid) and pid == caller.pid:
             host = registry.host_directory(pid)
             if host is not None:
                 return host

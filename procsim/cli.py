@@ -44,9 +44,10 @@ def is_mounted(path: str) -> bool:
 
 
 def clear_stale_mount(path: str) -> bool:
-    """A dead FUSE mount answers ENOTCONN; unmount it lazily.  Returns True if one was cleared."""
+    """A dead FUSE mount answers ENOTCONN; unmount it lazily.  Returns True if one was cleared.
+    (statfs, not stat: the kernel may answer a stat from its attribute cache without asking.)"""
     try:
-        os.stat(path)
+        os.statvfs(path)
         return False
     except OSError as e:
         if e.errno != errno.ENOTCONN:

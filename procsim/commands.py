@@ -31,8 +31,8 @@ class Clock(Protocol):
     def tick(self, seconds: float, before: Callable[[], None] | None = None) -> None: ...
 
 
-# Commands that drive the clock run outside the step lock: `tick` hands work to the runner thread,
-# which takes the step lock itself.
+# Commands that drive the clock run outside the step lock: `tick` runs the runner's steps, which
+# take the step lock themselves.
 CLOCK_COMMANDS = frozenset({"tick", "pause", "resume", "help"})
 
 def syntax(message: str) -> KernelError:
@@ -447,10 +447,11 @@ class CommandInterpreter:
         with self._triggers_lock:
             return "\n".join(f"{i} after {op} {path} {command}" for i, op, path, command in self._triggers)
 
-    def on_access(self, operation: str, path: str) -> None:
-        """Called by procfs after a reader's open/readdir: fire the matching triggers, once each."""
+    def on_access(self, operation: str, path: str) -> bool:
+        """Called by procfs after a reader's open/readdir: fire the matching triggers, once each.
+        True if any fired."""
         if not self._triggers:
-            return
+            return False
         with self._triggers_lock:
             due = [t for t in self._triggers if t[1] == operation and t[2] == path]
             self._triggers = [t for t in self._triggers if t not in due]
@@ -459,3 +460,8 @@ class CommandInterpreter:
                 self.execute(command, source="trigger")
             except KernelError as e:
                 self.kernel.log(f"trigger after {operation} {path}: {command}: {e.message}")
+        return bool(due)
+
+    def listing_watched(self, path: str) -> bool:
+        """Whether a trigger waits for a listing of `path` (the mount serves it uncached)."""
+        return bool(self._triggers) and any(t[1] == "readdir" and t[2] == path for t in self._triggers)

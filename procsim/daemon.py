@@ -1,10 +1,12 @@
 """The simulated system and the mount daemon that serves its /proc with FUSE (foreground).
 
 Data flows one way: this module wires the kernel model, the procfs backends and the FUSE adapter
-together; nothing below it imports it.  FUSE runs in the main thread, single-threaded (`nothreads`,
-which fuse.md measured to scale best with concurrent readers), and libfuse's own handlers turn
-SIGINT/SIGTERM into a clean unmount -- so no Python signal handler is installed.  `auto_unmount`
-makes libfuse's helper remove the mount even if this process is SIGKILLed.
+together; nothing below it imports it.  One trio event loop in one thread runs everything: the
+FUSE requests (pyfuse3's tasks), the simulation's clock, and through them the ctl commands and
+the programs.  A step of the simulation is synchronous code between two awaits, so a reader never
+sees half of one, and no object crosses a thread (only the kernel's cache invalidations wait in
+worker threads, see procfs/fuse_adapter.py).  SIGINT and SIGTERM end the loop and unmount;
+`auto_unmount` makes libfuse's helper remove the mount even if this process is SIGKILLed.
 """
 from __future__ import annotations
 
@@ -12,9 +14,13 @@ import argparse
 import gc
 import logging
 import os
+import signal
 import sys
 from dataclasses import asdict, dataclass
 from functools import partial
+from typing import TYPE_CHECKING
+
+import trio
 
 from kernel_model import Kernel, KernelError
 from procfs.component import GlobalDirectory, GlobalFile
@@ -28,6 +34,9 @@ from .event_log import EventLog, read_record
 from .programs import BUILTIN_PROGRAMS
 from .runner import SimulationRunner
 from .scenarios import Scenario, load_scenario, run_scenario
+
+if TYPE_CHECKING:
+    from procfs.fuse_adapter import ProcFSOperations
 
 log = logging.getLogger("procsim.daemon")
 
@@ -82,6 +91,7 @@ class Simulation:
                   "memory": str(memory), "processes": options.processes}
         self.events = EventLog(self.kernel, options.record, header)
         self.registry.on_access = self.interpreter.on_access
+        self.registry.listing_watched = self.interpreter.listing_watched
         self.bugs = BugSwitches(self.registry, self.runner)
         self.runner.bugs = self.bugs
         self.registry.root.add(build_sim_directory(self.interpreter, os.getuid(), os.getgid(), [
@@ -154,9 +164,9 @@ def tune_gc_for_a_large_heap() -> None:
 
 
 def serve(options: MountOptions) -> int:
-    from fuse import FUSE  # the FUSE binding is only needed to serve a mount
+    import pyfuse3  # the FUSE binding is only needed to serve a mount
 
-    from procfs.fuse_adapter import FUSE_OPTIONS, ProcFSOperations
+    from procfs.fuse_adapter import ProcFSOperations, mount_options
 
     logging.basicConfig(level=logging.DEBUG if os.environ.get("PROCSIM_DEBUG") else logging.WARNING,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -165,13 +175,46 @@ def serve(options: MountOptions) -> int:
     simulation.start()
     gc.freeze()  # what the scenario built lives on: keep it out of every later collection
     simulation.kernel.log(f"procsim: mounting at {options.mountpoint} (personality {options.personality})")
-    operations = ProcFSOperations(simulation.registry, options.mountpoint)
+    operations = ProcFSOperations(simulation.registry)
+    pyfuse3.init(operations, options.mountpoint, mount_options(options.allow_other))
     try:
-        FUSE(operations, options.mountpoint, **FUSE_OPTIONS, allow_other=options.allow_other,
-             big_writes=True, fsname="procsim", subtype="procsim")
+        trio.run(_serve, simulation, operations)
     finally:
+        pyfuse3.close(unmount=True)
         simulation.stop()
     return 0
+
+
+async def _serve(simulation: Simulation, operations: "ProcFSOperations") -> None:
+    import pyfuse3
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(_unmount_on_signals)
+        nursery.start_soon(_run_clock, simulation, operations)
+        await pyfuse3.main()  # returns once unmounted (fusermount -u) or terminated
+        nursery.cancel_scope.cancel()
+
+
+async def _unmount_on_signals() -> None:
+    import pyfuse3
+
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGHUP) as signals:
+        async for signum in signals:
+            log.warning("%s: unmounting", signal.Signals(signum).name)
+            pyfuse3.terminate()
+            return
+
+
+async def _run_clock(simulation: Simulation, operations: "ProcFSOperations") -> None:
+    """Simulated time runs `speed` times real time while not paused; each step completes only
+    once the kernel has dropped what it made stale (a reaped /PID)."""
+    runner, kernel = simulation.runner, simulation.kernel
+    step = runner.step_ns / 1e9
+    while True:
+        await trio.sleep(step / runner.speed)
+        if not runner.paused and not kernel.panicked:
+            runner.advance(step)
+            await operations.flush()
 
 
 def add_simulation_arguments(parser: argparse.ArgumentParser) -> None:

@@ -4,7 +4,7 @@ A program is a plain async function `async def program(ctx)`.  It acts through t
 call is a syscall of *its* process), sleeps on the simulated clock, and blocks in `wait()` until a
 child has exited.  When its process dies -- by `exit()`, a signal, or an OOM kill during its own
 page fault -- the program stops: the call that found it dead raises ProgramExit, or the runner
-cancels the task.
+closes the coroutine.
 """
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ class ProgramContext:
         return self.kernel.clock.seconds()
 
     async def sleep(self, seconds: float) -> None:
-        await self._runner.sleep_until(self.kernel.clock.now_ns() + int(seconds * 1e9))
+        await self._runner.sleep_until(self.pid, self.kernel.clock.now_ns() + int(seconds * 1e9))
 
     # -- syscalls of this process ----------------------------------------------------------------
     def _call(self, fn: Callable, *args, **kwargs):

@@ -41,8 +41,8 @@ def fuse_unavailable_reason() -> str | None:
         return "/dev/fuse does not exist (no FUSE in this kernel or container)"
     if not os.access("/dev/fuse", os.R_OK | os.W_OK):
         return "/dev/fuse is not readable and writable by this user"
-    if ctypes.util.find_library("fuse") is None:
-        return "libfuse.so.2 is not installed (Debian package libfuse2)"
+    if ctypes.util.find_library("fuse3") is None:
+        return "libfuse3.so.3 is not installed (Debian package libfuse3-3)"
     if os.geteuid() != 0 and not (os.path.exists("/usr/bin/fusermount") or os.path.exists("/usr/bin/fusermount3")):
         return "not root and no fusermount helper to mount as a user"
     return None

@@ -25,6 +25,14 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+def skip_or_fail_without_fuse(reason: str) -> None:
+    """Elsewhere a FUSE test skips with its reason; on a machine like CI's (root, /dev/fuse) a
+    skipped FUSE test would hide a broken install, so it fails."""
+    if os.geteuid() == 0 and os.path.exists("/dev/fuse"):
+        pytest.fail(f"FUSE should work here (root, /dev/fuse) but: {reason}")
+    pytest.skip(f"FUSE unavailable: {reason}")
+
+
 def mount_factory(base: Path):
     """A factory mounting systems under `base` (skipping where FUSE is unavailable), and the
     list of what it mounted, for the fixture to take down."""
@@ -34,7 +42,7 @@ def mount_factory(base: Path):
         try:
             mounted = MountedSystem.start(base / f"mnt{len(mounts)}", **kwargs)
         except FuseUnavailable as e:
-            pytest.skip(f"FUSE unavailable: {e}")
+            skip_or_fail_without_fuse(str(e))
         mounts.append(mounted)
         return mounted
 
@@ -108,7 +116,7 @@ def nothing_left_behind(tmp_path_factory):
 def require_fuse() -> None:
     reason = fuse_unavailable_reason()
     if reason:
-        pytest.skip(f"FUSE unavailable: {reason}")
+        skip_or_fail_without_fuse(reason)
 
 
 def run(cmd: list[str] | str, **kwargs) -> subprocess.CompletedProcess:
@@ -119,3 +127,14 @@ def run(cmd: list[str] | str, **kwargs) -> subprocess.CompletedProcess:
 
 
 os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")
+
+
+def wait_until(condition, timeout: float = 30.0, what: str = "condition") -> None:
+    """Poll `condition` until it holds; fail (never pass) when `timeout` runs out."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.01)

@@ -36,7 +36,7 @@ def system(request):
 def read(registry, path):
     node = registry.root
     for part in path.strip("/").split("/"):
-        node = node.lookup(part, ROOT) if node is not registry.root else registry.root.lookup_child(part, ROOT, False)
+        node = node.lookup(part, ROOT) if node is not registry.root else registry.root.lookup(part, ROOT)
     return node.read(ROOT).decode()
 
 
@@ -136,7 +136,7 @@ def test_cmdline_environ_and_statm(system):
 
 def test_modes_and_owners_follow_the_personality(system):
     kernel, registry, pids = system
-    directory = registry.root.lookup_child(str(pids["shell"]), ROOT, False)
+    directory = registry.root.lookup(str(pids["shell"]), ROOT)
     assert directory.owner() == (100, 100)
     expected = 0o500 if registry.personality == "serenity" else 0o555
     assert stat.S_IMODE(directory.mode) == expected and stat.S_ISDIR(directory.mode)
@@ -150,7 +150,7 @@ def test_zombie_directory_depends_on_the_personality(system):
     _, registry, pids = system
     if registry.personality == "serenity":
         with pytest.raises(ProcFSError) as e:
-            registry.root.lookup_child(str(pids["zombie"]), ROOT, False)
+            registry.root.lookup(str(pids["zombie"]), ROOT)
         assert e.value.errno == errno.ENOENT
     else:
         assert read(registry, f"{pids['zombie']}/stat").split()[2] == "Z"
@@ -159,7 +159,7 @@ def test_zombie_directory_depends_on_the_personality(system):
 
 def test_fd_directory_links_and_pledge_unveil_json(system):
     _, registry, pids = system
-    fd_dir = registry.root.lookup_child(str(pids["shell"]), ROOT, False).lookup("fd", ROOT)
+    fd_dir = registry.root.lookup(str(pids["shell"]), ROOT).lookup("fd", ROOT)
     assert [name for name, _ in fd_dir.list(ROOT)] == ["0", "1", "2"]
     assert fd_dir.lookup("0", ROOT).readlink(ROOT) == "/dev/tty0"
     assert json.loads(read(registry, f"{pids['shell']}/fds"))[0]["class"] == "TTY"

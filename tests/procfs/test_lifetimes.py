@@ -20,7 +20,7 @@ def test_a_held_directory_outlives_its_process_and_answers_errors(personality):
     kernel = Kernel(1 << 24, orphan_policy=personality)
     registry = ProcFSComponentRegistry(kernel, personality)
     pid = kernel.spawn("sleeper", ppid=0)
-    directory = registry.root.lookup_child(str(pid), CALLER, False)
+    directory = registry.root.lookup(str(pid), CALLER)
     status = directory.lookup("status", CALLER)
     process = directory.process
     assert process.strong_holders()["PID directory /%d" % pid] == 1
@@ -30,11 +30,14 @@ def test_a_held_directory_outlives_its_process_and_answers_errors(personality):
     assert directory.process is None and not directory.is_destroyed  # ...but lives on, orphaned
     assert str(pid) not in dict(registry.root.list(CALLER))
     with pytest.raises(ProcFSError) as e:
+        registry.root.lookup(str(pid), CALLER)   # a fresh path: gone, under both personalities
+    assert e.value.errno == errno.ENOENT
+    with pytest.raises(ProcFSError) as e:
         status.read(CALLER)
     assert e.value.errno == errno.ESRCH
     if personality == "serenity":
         assert len(list(directory.list(CALLER))) == 21   # SerenityOS still lists the children
-        assert registry.root.lookup_child(str(pid), CALLER, True) is directory
+        assert directory.lookup("status", CALLER) is status  # through the held directory only
     else:
         with pytest.raises(ProcFSError) as e:
             directory.list(CALLER)
@@ -50,9 +53,9 @@ def test_without_handles_nothing_of_a_dead_process_stays_alive():
     parent = kernel.spawn("Shell")
     child = kernel.spawn("kid", ppid=parent)
     for name in ("stat", "status", "fd", "task", "vm"):
-        registry.root.lookup_child(str(child), CALLER, False).lookup(name, CALLER)
+        registry.root.lookup(str(child), CALLER).lookup(name, CALLER)
     kernel.exit(child)
-    assert registry.root.lookup_child(str(child), CALLER, False).process.is_dead  # a Linux zombie keeps it
+    assert registry.root.lookup(str(child), CALLER).process.is_dead  # a Linux zombie keeps it
     kernel.waitpid(parent)
     assert [c for c in components(kernel) if getattr(c, "pid", None) == child] == []
     kernel.shutdown()
@@ -67,7 +70,7 @@ def test_a_zombie_has_no_directory_under_serenity_but_stays_alive_for_its_parent
     child = kernel.spawn("kid", ppid=parent)
     kernel.exit(child)
     with pytest.raises(ProcFSError):
-        registry.root.lookup_child(str(child), CALLER, False)
+        registry.root.lookup(str(child), CALLER)
     assert kernel.process(child).strong_holders() == {"wait list of PID 1 (Shell)": 1}
 
 
@@ -77,7 +80,7 @@ def test_strong_back_pointers_keep_dead_processes_alive_forever():
     registry = ProcFSComponentRegistry(kernel, "serenity")
     registry.strong_backrefs = True
     pid = kernel.spawn("leaker", ppid=0)
-    directory = registry.root.lookup_child(str(pid), CALLER, False)
+    directory = registry.root.lookup(str(pid), CALLER)
     directory.lookup("status", CALLER)
     kernel.kill(pid, 9)
     assert not directory.is_destroyed, "the cycle keeps the directory alive"

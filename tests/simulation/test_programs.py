@@ -104,7 +104,7 @@ def test_killing_a_process_cancels_its_program(simulate):
     sim.interpreter.execute("kill 1 STOP")   # stopped, but its program still runs in this model
     sim.interpreter.execute("kill 1 KILL")
     sim.runner.tick(2)
-    assert sim.kernel.process(1) is None and not sim.runner._scopes
+    assert sim.kernel.process(1) is None and not sim.runner._running
     assert faults_before >= 0
 
 

@@ -1,0 +1,123 @@
+"""The kernel caches names and attributes; a reap takes them back before the ctl write returns.
+
+4 readers stat and list /PID directories while the test reaps one process after another; after
+each reap's ctl write returns, the reaped /PID must be ENOENT at once, from a process that had it
+in the kernel's cache a moment before.  No request may hang (an invalidation awaited inside a
+lookup of the same directory would deadlock) and no reader may see EIO or EINVAL.
+"""
+from __future__ import annotations
+
+import errno
+import multiprocessing
+import os
+import random
+import statistics
+import threading
+import time
+
+import pytest
+
+SECONDS = 15.0
+READERS = 4
+ALLOWED = {errno.ENOENT, errno.ESRCH}
+
+
+def reader(mnt: str, current, stop, seed: int, results) -> None:
+    """stat and list the newest PIDs until told to stop; count every errno."""
+    rng = random.Random(seed)
+    operations, errors = 0, {}
+    while not stop.is_set():
+        pid = current.value - rng.randrange(3)
+        for action in (lambda: os.stat(f"{mnt}/{pid}"), lambda: os.listdir(f"{mnt}/{pid}"),
+                       lambda: os.stat(f"{mnt}/{pid}/status"), lambda: os.listdir(mnt)):
+            try:
+                action()
+            except OSError as e:
+                name = errno.errorcode.get(e.errno, str(e.errno))
+                errors[name] = errors.get(name, 0) + 1
+            operations += 1
+    results.put((operations, errors))
+
+
+def ctl_within(mounted, line: str, seconds: float = 30.0) -> str:
+    """A ctl write that must return (a deadlocked invalidation would never let it)."""
+    result: list = []
+    thread = threading.Thread(target=lambda: result.append(mounted.ctl(line)), daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert result, f"ctl {line!r} did not return within {seconds:.0f} s: deadlock?"
+    return result[0]
+
+
+@pytest.mark.parametrize("personality", ["linux", "serenity"])
+def test_a_reap_racing_readers_leaves_no_stale_entry(mount_system, personality, record_figure):
+    mounted = mount_system(scenario="empty", personality=personality, extra_args=["--paused"])
+    mnt = str(mounted.path)
+    parent = mounted.spawn("parent", ppid=0)
+    context = multiprocessing.get_context("spawn")
+    current = context.Value("i", parent)
+    stop = context.Event()
+    stale, cycles, latencies = [], 0, []
+    queue = context.Queue()
+    readers = [context.Process(target=reader, args=(mnt, current, stop, seed, queue)) for seed in range(READERS)]
+    for process in readers:
+        process.start()
+    try:
+        deadline = time.monotonic() + SECONDS
+        while time.monotonic() < deadline:
+            pid = mounted.spawn("victim", ppid=parent)
+            current.value = pid
+            os.stat(f"{mnt}/{pid}")                      # the kernel now caches /PID ...
+            os.stat(f"{mnt}/{pid}/status")               # ... and a name below it
+            started = time.perf_counter()
+            ctl_within(mounted, f"kill {pid} KILL")
+            ctl_within(mounted, f"wait {parent} {pid}")  # reaped: gone under both personalities
+            latencies.append(time.perf_counter() - started)
+            for path in (f"{mnt}/{pid}", f"{mnt}/{pid}/status"):
+                if os.path.exists(path):
+                    stale.append(path)
+            if str(pid) in os.listdir(mnt):
+                stale.append(f"{mnt}/ lists {pid}")
+            cycles += 1
+    finally:
+        stop.set()
+        results = [queue.get(timeout=60) for _ in readers]
+        for process in readers:
+            process.join(10)
+    operations = sum(n for n, _ in results)
+    errors: dict[str, int] = {}
+    for _, seen in results:
+        for name, count in seen.items():
+            errors[name] = errors.get(name, 0) + count
+    record_figure(f"reap racing {READERS} readers ({personality})",
+                  f"{cycles} reaps in {SECONDS:.0f} s, reader operations {operations}, errors {errors}, "
+                  f"kill+wait writes median {statistics.median(latencies) * 1e3:.1f} ms")
+    assert cycles > 0 and operations > 0
+    assert stale == [], stale[:10]
+    assert set(errors) <= {errno.errorcode[e] for e in ALLOWED}, errors
+    assert mounted.ctl("check") == "ok"
+
+
+@pytest.mark.parametrize("personality", ["serenity", "linux"])
+@pytest.mark.parametrize("listed", ["/", "/PID"])
+def test_a_reap_triggered_by_a_listing_leaves_no_stale_entry(mount_system, personality, listed):
+    """`after readdir DIR ...` reaps inside the READDIR of DIR, where waiting for the kernel to
+    drop DIR's names would deadlock: DIR is served uncached while the trigger waits instead."""
+    mounted = mount_system(scenario="empty", personality=personality, extra_args=["--paused"])
+    mnt = str(mounted.path)
+    parent = mounted.spawn("parent", ppid=0)
+    pid = mounted.spawn("victim", ppid=parent)
+    os.stat(f"{mnt}/{pid}/status")                     # cached before the trigger exists
+    directory = mnt if listed == "/" else f"{mnt}/{pid}"
+    if personality == "linux":
+        mounted.ctl(f"kill {pid} KILL")                # a zombie keeps its directory ...
+        reap = f"wait {parent} {pid}"                  # ... until its parent waits
+    else:
+        reap = f"kill {pid} KILL"                      # serenity: unregistered at once
+    mounted.ctl(f"after readdir {listed.replace('PID', str(pid))} {reap}")
+    entries = os.listdir(directory)                    # the trigger fires inside this listing
+    assert mounted.ctl("triggers") == ""
+    assert (str(pid) in entries) if listed == "/" else ("status" in entries)
+    assert not os.path.exists(f"{mnt}/{pid}")
+    assert not os.path.exists(f"{mnt}/{pid}/status")
+    assert str(pid) not in os.listdir(mnt)

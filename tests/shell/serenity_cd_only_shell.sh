@@ -1,0 +1,20 @@
+# scenario: empty
+# personality: serenity
+# A shell cd-ed into /PID with no fd open, its process gone (SerenityOS after bee75c1f242): the
+# orphaned directory is the shell's cwd, so it lists and stats; its files answer errors; a fresh
+# path to it from this same shell is ENOENT.
+source "$(dirname "$0")/lib.sh"
+pid=$(ctl spawn sleeper uid=100)
+cd "$MNT/$pid" || fail "cd"
+[ "$(stat -c %u .)" = 100 ] || fail "a live directory is owned by its process"
+ctl kill "$pid" KILL                      # no parent: finalized and unregistered at once
+[ "$(stat -c %u .)" = 0 ] || fail "stat . in the orphan: owned by root, got $(stat -c %u . 2>&1)"
+[ "$(ls . | wc -l)" -ge 18 ] || fail "ls . still lists the children: $(ls . 2>&1)"
+expect_error "Bad address" readlink -v cwd
+stat vm >/dev/null || fail "stat vm: the components remain"
+expect_error "No such process" cat vm
+expect_error "No such file or directory" ls fd/0
+expect_error "No such file or directory" stat "$MNT/$pid"   # a fresh path, from the shell holding it
+[ -e "$MNT/$pid" ] && fail "a fresh path to the orphan resolves"
+cd / || fail "cd /"
+ok "serenity: a cd-only shell in an orphaned /PID"
