@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import errno
 import functools
+from collections import Counter
 import itertools
 import logging
 import os
@@ -76,10 +77,14 @@ F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
 
 def answers_errno(handler: F) -> F:
-    """A node's ProcFSError becomes the caller's errno; any other exception is a bug in procsim:
-    it is logged once per kind and answered EIO, and the mount keeps serving."""
+    """A request handler: counted by kind; a node's ProcFSError becomes the caller's errno; any
+    other exception is a bug in procsim: it is logged once per kind and answered EIO, and the
+    mount keeps serving."""
+    kind = handler.__name__.upper()
+
     @functools.wraps(handler)
     async def wrapper(self: "ProcFSOperations", *args: Any) -> Any:
+        self.requests[kind] += 1
         try:
             return await handler(self, *args)
         except ProcFSError as e:
@@ -87,9 +92,9 @@ def answers_errno(handler: F) -> F:
         except pyfuse3.FUSEError:
             raise
         except Exception as e:
-            kind = f"{handler.__name__}: {type(e).__name__}"
-            if kind not in self.logged_bugs and len(self.logged_bugs) < 100:
-                self.logged_bugs.add(kind)
+            bug = f"{kind}: {type(e).__name__}"
+            if bug not in self.logged_bugs and len(self.logged_bugs) < 100:
+                self.logged_bugs.add(bug)
                 log.exception("procsim bug in %s (answered EIO)", handler.__name__)
             raise pyfuse3.FUSEError(errno.EIO) from None
     return wrapper  # type: ignore[return-value]
@@ -111,6 +116,7 @@ class ProcFSOperations(pyfuse3.Operations):
         self._numbers = itertools.count(1)
         self._uncached_dirs: set[int] = set()  # inodes whose names were taken back for a trigger
         self.logged_bugs: set[str] = set()
+        self.requests: Counter[str] = Counter()  # FUSE requests answered, by kind (sim/requests)
         self.invalidations = 0  # entries and inodes the kernel was told to drop (for the bench)
 
     # -- plumbing --------------------------------------------------------------------------------
@@ -177,6 +183,12 @@ class ProcFSOperations(pyfuse3.Operations):
     def open_handles(self) -> list[Handle]:
         return list(self._handles.values())
 
+    def request_report(self) -> str:
+        """`sim/requests`: what the kernel asked since the mount, by kind (a noise-free cost)."""
+        total = sum(self.requests.values())
+        rows = [f"{kind} {count}" for kind, count in sorted(self.requests.items())]
+        return "\n".join([f"total {total}", *rows, f"invalidations {self.invalidations}"]) + "\n"
+
     def describe_holder(self, holder: str) -> str:
         """'open handle 17 on /42' -> 'open handle on /42 held by host process 1234 (bash)'."""
         words = holder.split(" ", 4)
@@ -205,6 +217,9 @@ class ProcFSOperations(pyfuse3.Operations):
                     stale.append((entry.ino, child.name))
                 stale.append((child.ino, None))
             if unlinked:
+                stale += [(entry.ino, name) for name in entry.absent]
+                entry.absent.clear()
+            if unlinked:
                 stale.append((entry.parent, entry.name))
             stale.append((entry.ino, None))
         return stale
@@ -226,6 +241,8 @@ class ProcFSOperations(pyfuse3.Operations):
             if entry.ino not in self._uncached_dirs and self.registry.listing_watched(entry.path):
                 self._uncached_dirs.add(entry.ino)
                 stale += [(entry.ino, child.name) for child in self.inodes.children(entry)]
+                stale += [(entry.ino, name) for name in entry.absent]
+                entry.absent.clear()
         if stale:
             await trio.to_thread.run_sync(_invalidate, stale)
 
@@ -244,11 +261,32 @@ class ProcFSOperations(pyfuse3.Operations):
             text = name.decode("utf-8")
         except UnicodeDecodeError:
             raise pyfuse3.FUSEError(errno.ENOENT) from None  # no name procsim makes is not UTF-8
-        entry = self._found(parent, text, self.caller(ctx))
+        try:
+            entry = self._found(parent, text, self.caller(ctx))
+        except ProcFSError as e:
+            if e.errno == errno.ENOENT and self._absence_is_stable(parent):
+                return self._absent(parent, text)
+            raise
         attributes = self._attributes(entry)
         self.inodes.count(entry)
         return attributes
 
+    def _absence_is_stable(self, parent: InodeEntry) -> bool:
+        """A live PID directory has a fixed set of names: a name it lacks (`ctty`, which ps asks
+        for every process) stays absent until the directory is unlinked, when it is taken back."""
+        node = parent.node
+        return (isinstance(node, ProcessDirectory) and node.kernel is not None and node.process is not None
+                and not self.registry.listing_watched(parent.path))
+
+    def _absent(self, parent: InodeEntry, name: str) -> pyfuse3.EntryAttributes:
+        """A negative entry: the kernel remembers that `name` is not in `parent`."""
+        parent.absent.add(name)
+        attributes = pyfuse3.EntryAttributes()
+        attributes.st_ino = 0
+        attributes.entry_timeout = CACHED
+        return attributes
+
+    @answers_errno
     async def forget(self, inode_list: list[tuple[int, int]]) -> None:
         for ino, n in inode_list:
             self.inodes.forget(ino, n)
@@ -279,6 +317,7 @@ class ProcFSOperations(pyfuse3.Operations):
             raise pyfuse3.FUSEError(errno.EINVAL)
         return os.fsencode(node.readlink(self.caller(ctx)))
 
+    @answers_errno
     async def statfs(self, ctx: pyfuse3.RequestContext) -> pyfuse3.StatvfsData:
         data = pyfuse3.StatvfsData()
         data.f_bsize = data.f_frsize = 4096
@@ -328,6 +367,7 @@ class ProcFSOperations(pyfuse3.Operations):
     def _parent_of(self, entry: InodeEntry) -> InodeEntry:
         return self.inodes.get(entry.parent) or self.inodes.root
 
+    @answers_errno
     async def releasedir(self, fh: int) -> None:
         self._drop(fh)
 
@@ -383,10 +423,12 @@ class ProcFSOperations(pyfuse3.Operations):
         handle.result_offset = off + len(buf)
         return len(buf)
 
+    @answers_errno
     async def release(self, fh: int) -> None:
         self._drop(fh)
 
     # -- everything that would change the tree ---------------------------------------------------
+    @answers_errno
     async def _read_only(self, *args: Any) -> Any:
         raise pyfuse3.FUSEError(errno.EROFS)
 

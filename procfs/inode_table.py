@@ -38,6 +38,7 @@ class InodeEntry:
     lookups: int = 0
     ref: RefPtr | None = None
     children: dict[str, int] = field(default_factory=dict)  # name -> inode the kernel was given
+    absent: set[str] = field(default_factory=set)  # names the kernel caches as absent here
 
 
 class InodeTable:

@@ -94,13 +94,14 @@ class Simulation:
         self.registry.listing_watched = self.interpreter.listing_watched
         self.bugs = BugSwitches(self.registry, self.runner)
         self.runner.bugs = self.bugs
-        self.registry.root.add(build_sim_directory(self.interpreter, os.getuid(), os.getgid(), [
+        self.sim_directory = build_sim_directory(self.interpreter, os.getuid(), os.getgid(), [
             LiveFile("events", self.events.read, lambda: self.events.size),
             *self._forensics_files(),
             GlobalDirectory("bugs", [GlobalFile("README", lambda c: bugs_readme().encode())] + [
                 SwitchFile(name, partial(self.bugs.get, name), partial(self.bugs.set, name), os.getuid(), os.getgid())
                 for name in BUGS]),
-        ]))
+        ])
+        self.registry.root.add(self.sim_directory)
         self.scenario = scenario
 
     def _forensics_files(self) -> list:
@@ -176,6 +177,7 @@ def serve(options: MountOptions) -> int:
     gc.freeze()  # what the scenario built lives on: keep it out of every later collection
     simulation.kernel.log(f"procsim: mounting at {options.mountpoint} (personality {options.personality})")
     operations = ProcFSOperations(simulation.registry)
+    simulation.sim_directory.add(GlobalFile("requests", lambda caller: operations.request_report().encode()))
     pyfuse3.init(operations, options.mountpoint, mount_options(options.allow_other))
     try:
         trio.run(_serve, simulation, operations)

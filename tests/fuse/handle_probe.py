@@ -72,7 +72,7 @@ def list_path(path: str, dir_fd: int | None = None) -> Any:
 def entry_routes(name: str, path: str, kind: str, dir_fd: int | None = None) -> dict:
     """stat, and by kind: read, list or readlink -- of `path` (relative to `dir_fd` if given)."""
     result = {"stat": attempt(lambda: stat_shape(os.stat(path, dir_fd=dir_fd, follow_symlinks=False)))}
-    if kind == "reg":
+    if kind in ("reg", "absent"):
         result["read"] = attempt(lambda: read_path(name, path, dir_fd))
     elif kind == "dir":
         result["list"] = attempt(lambda: list_path(path, dir_fd))
@@ -82,7 +82,10 @@ def entry_routes(name: str, path: str, kind: str, dir_fd: int | None = None) -> 
 
 
 def kind_of(path: str) -> str:
-    mode = os.lstat(path).st_mode
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return "absent"  # a name the directory never had: probed like a file
     return "dir" if stat.S_ISDIR(mode) else "lnk" if stat.S_ISLNK(mode) else "reg"
 
 

@@ -132,6 +132,7 @@ def test_linux_personality_answers_as_the_hosts_proc_on_every_route(mount_system
     host = HostTarget()
     simulated = SimulatedTarget(mounted)
     names = sorted(set(os.listdir(f"/proc/{host.pid}")) & set(os.listdir(f"{mounted.path}/{simulated.pid}")))
+    names.append("no-such-name")  # Linux: ESRCH through a dead directory, even for names it never had
     assert {"stat", "status", "cmdline", "environ", "fd", "task", "cwd", "exe", "smaps_rollup"} <= set(names)
     try:
         expected = run_states(host, names)
@@ -164,7 +165,7 @@ def test_serenity_personality_answers_as_serenityos_on_every_route(mount_system)
     the process that holds the handles."""
     mounted = mount_system(scenario="empty", personality="serenity", extra_args=["--paused"])
     simulated = SimulatedTarget(mounted)
-    names = ["cwd", "exe", "fd", "fds", "stacks", "status", "vm"]
+    names = ["cwd", "exe", "fd", "fds", "stacks", "status", "vm", "no-such-name"]
     seen = run_states(simulated, names)
     running = seen["running"]
     assert running["fresh path, nothing held/status/read"] == ["Name", "State", "Pid", "PPid", "Uid", "Gid",
@@ -186,6 +187,7 @@ def test_serenity_personality_answers_as_serenityos_on_every_route(mount_system)
             "cwd/vm/read": "EESRCH",
             "openat(dirfd)/fds/read": "EESRCH",
             "openat(dirfd)/fd/list": "EESRCH",
+            "cwd/no-such-name/stat": "EENOENT",
             "cwd/stacks/list": "EESRCH",
             "fstat of held file/vm": REG_0400,
             "file opened before, first read now/status": running["fresh path, nothing held/status/read"],
