@@ -1,4 +1,6 @@
-"""FUSE serving figures: procsim vs a minimal fusepy filesystem vs the host's /proc (issue 4/7)."""
+"""FUSE serving figures: procsim against two minimal filesystems of its shape -- pyfuse3 (the
+same binding: like for like) and fusepy (libfuse 2's path API: the peer a user would write) --
+and the host's /proc; and what `ps -ef` costs in FUSE requests per process."""
 from __future__ import annotations
 
 import os
@@ -22,9 +24,12 @@ def readers(mode: str, path: str, count: int, seconds: float) -> float:
     return sum(float(p.communicate()[0]) for p in procs)
 
 
-def start_minimal(path: Path, processes: int) -> subprocess.Popen:
+MINIMAL = {"minimal": "minimal_fs.py", "minimal_pyfuse3": "minimal_pyfuse3.py"}
+
+
+def start_minimal(path: Path, processes: int, script: str = "minimal_fs.py") -> subprocess.Popen:
     path.mkdir(parents=True, exist_ok=True)
-    daemon = subprocess.Popen([sys.executable, str(HERE / "minimal_fs.py"), str(path), str(processes)],
+    daemon = subprocess.Popen([sys.executable, str(HERE / script), str(path), str(processes)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 20
     while not (is_mounted(str(path)) and (path / "1" / "status").exists()):
@@ -43,12 +48,11 @@ def serving(progress, seconds: float = 2.0, reps: int = 3) -> dict:
     work = Path(tempfile.mkdtemp(prefix="procsim-bench-"))
     results: dict = {}
     procsim = MountedSystem.start(work / "procsim", scenario="scale", processes=100)
-    minimal_path = work / "minimal"
-    minimal = start_minimal(minimal_path, 101)
+    minimals = {name: (work / name, start_minimal(work / name, 101, script)) for name, script in MINIMAL.items()}
     try:
         for file in ("status", "stat"):
-            targets = {"procsim": str(procsim.path / "2" / file), "minimal": str(minimal_path / "2" / file),
-                       "real": f"/proc/1/{file}"}
+            targets = {"procsim": str(procsim.path / "2" / file), "real": f"/proc/1/{file}",
+                       **{name: str(path / "2" / file) for name, (path, _) in minimals.items()}}
             for mode in ("stat", "read"):
                 for count in (1, 4):
                     key = f"{file}_{mode}_{count}r"
@@ -61,21 +65,25 @@ def serving(progress, seconds: float = 2.0, reps: int = 3) -> dict:
                             samples[name].append(readers(mode, targets[name], count, seconds))
                     for name in targets:
                         results[f"{key}_{name}_per_s"] = statistics.median(samples[name])
-                    results[f"{key}_procsim_over_minimal"] = results[f"{key}_procsim_per_s"] / results[f"{key}_minimal_per_s"]
+                    for name in MINIMAL:
+                        results[f"{key}_procsim_over_{name}"] = results[f"{key}_procsim_per_s"] / results[f"{key}_{name}_per_s"]
                     results[f"{key}_procsim_over_real"] = results[f"{key}_procsim_per_s"] / results[f"{key}_real_per_s"]
-        progress("the ps access pattern (stat dir + 4 files per process): procsim vs minimal")
-        procs = {"procsim": [], "minimal": []}
+        progress("the ps access pattern (stat dir + 4 files per process): procsim vs the minimal filesystems")
+        roots = {"procsim": str(procsim.path), **{name: str(path) for name, (path, _) in minimals.items()}}
+        procs: dict[str, list[float]] = {name: [] for name in roots}
+        names = list(roots)
         for rep in range(reps):
-            order = ["procsim", "minimal"] if rep % 2 == 0 else ["minimal", "procsim"]
-            for name in order:
-                procs[name].append(readers("ps", str(procsim.path if name == "procsim" else minimal_path), 1, seconds))
-        results["ps_pattern_procsim_procs_per_s"] = statistics.median(procs["procsim"])
-        results["ps_pattern_minimal_procs_per_s"] = statistics.median(procs["minimal"])
-        results["ps_pattern_procsim_over_minimal"] = (results["ps_pattern_procsim_procs_per_s"]
-                                                      / results["ps_pattern_minimal_procs_per_s"])
+            for name in names[rep % len(names):] + names[:rep % len(names)]:
+                procs[name].append(readers("ps", roots[name], 1, seconds))
+        for name in roots:
+            results[f"ps_pattern_{name}_procs_per_s"] = statistics.median(procs[name])
+        for name in MINIMAL:
+            results[f"ps_pattern_procsim_over_{name}"] = (results["ps_pattern_procsim_procs_per_s"]
+                                                          / results[f"ps_pattern_{name}_procs_per_s"])
     finally:
         procsim.stop()
-        stop_minimal(minimal_path, minimal)
+        for path, daemon in minimals.values():
+            stop_minimal(path, daemon)
         shutil.rmtree(work, ignore_errors=True)
     return results
 
@@ -124,6 +132,25 @@ def ps_on_one_cpu(root: str, daemon_pid: int) -> float:
         set_affinity(daemon_pid, everything)
 
 
+def requests_served(root: str) -> int:
+    """The daemon's count of FUSE requests answered (sim/requests), a figure noise cannot move."""
+    with open(f"{root}/sim/requests") as f:
+        return int(f.readline().split()[1])
+
+
+def ps_requests(root: str, n: int) -> tuple[float, float]:
+    """FUSE requests per process of `ps -ef`, run twice in a row: the first run fills the kernel's
+    caches (a fresh mount: nothing cached yet), the second finds them within their timeouts.
+    Reading sim/requests costs a few requests itself, a rounding error over n processes."""
+    per_run = []
+    for _ in range(2):
+        before = requests_served(root)
+        subprocess.run(["unshare", "--mount", "--fork", "sh", "-c", f'mount --bind "{root}" /proc && ps -ef > /dev/null'],
+                       check=True, capture_output=True)
+        per_run.append((requests_served(root) - before) / n)
+    return per_run[0], per_run[1]
+
+
 def tools(progress, sizes: list[int]) -> dict:
     """Tools over N simulated processes, per process, against the host's real /proc."""
     results: dict = {}
@@ -150,6 +177,11 @@ def tools(progress, sizes: list[int]) -> dict:
                 results[f"n{n}_{tool}_s"] = seconds
                 results[f"n{n}_{tool}_us_per_proc"] = seconds / n * 1e6
                 results[f"n{n}_{tool}_per_proc_over_real"] = (seconds / n) / (real[tool] / host_processes)
+            if f"n{n}_ps_ef_s" in results:
+                progress(f"N={n}: FUSE requests per process of ps -ef, a first and a second run")
+                first, second = ps_requests(str(mounted.path), n)
+                results[f"n{n}_ps_ef_requests_per_proc_first"] = first
+                results[f"n{n}_ps_ef_requests_per_proc_second"] = second
             if f"n{n}_ps_ef_s" in results and shutil.which("taskset"):
                 progress(f"N={n}: ps -ef with the daemon and ps on one CPU")
                 results[f"n{n}_ps_ef_one_cpu_s"] = ps_on_one_cpu(str(mounted.path), mounted.daemon.pid)
