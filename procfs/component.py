@@ -47,17 +47,18 @@ class LazyCaller:
     PID, naming a handle's holder): FUSE gives the thread id, and mapping it to its process means
     a read of the host's /proc.  uid and gid come with the request."""
 
-    __slots__ = ("uid", "gid", "_resolve", "_process")
+    __slots__ = ("uid", "gid", "_tid", "_resolve", "_process")
 
-    def __init__(self, uid: int, gid: int, resolve: "Callable[[], tuple[int, str]]") -> None:
+    def __init__(self, uid: int, gid: int, tid: int, resolve: "Callable[[int], tuple[int, str]]") -> None:
         self.uid = uid
         self.gid = gid
+        self._tid = tid
         self._resolve = resolve
         self._process: tuple[int, str] | None = None
 
     def _get(self) -> tuple[int, str]:
         if self._process is None:
-            self._process = self._resolve()
+            self._process = self._resolve(self._tid)
         return self._process
 
     @property

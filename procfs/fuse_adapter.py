@@ -12,7 +12,7 @@ Choices:
 - the kernel caches names and attributes (`timeouts`), and procsim takes stale ones back
   *synchronously*: when a PID directory leaves the root, the request (a ctl write, a race
   trigger) or simulation step that caused it completes only after the kernel has dropped its
-  entries (`flush`).  The kernel takes the parent directory's lock exclusively to drop an entry,
+  entries (`drop_stale`).  The kernel takes the parent directory's lock exclusively to drop an entry,
   and holds it shared across a LOOKUP or READDIR, so an invalidation is never awaited inside a
   READDIR of the same directory: a directory with a pending `after readdir` trigger is served
   uncached instead (`Registry.listing_watched`);
@@ -110,7 +110,7 @@ class ProcFSOperations(pyfuse3.Operations):
         self.personality = registry.personality
         self.inodes = InodeTable(registry.root)
         registry.describe_holder = self.describe_holder
-        registry.changed = []  # the registry queues what changed for `flush`
+        registry.changed = []  # the registry queues what changed for `drop_stale`
         self._resolver = CallerResolver()
         self._handles: dict[int, Handle] = {}
         self._numbers = itertools.count(1)
@@ -123,9 +123,7 @@ class ProcFSOperations(pyfuse3.Operations):
     def caller(self, ctx: pyfuse3.RequestContext) -> Caller:
         """Who is asking; the host PID behind the thread id is looked up only if a node needs it
         (/proc/self and the caller's own PID)."""
-        resolver = self._resolver
-        tid = ctx.pid
-        return LazyCaller(ctx.uid, ctx.gid, lambda: resolver.process_of(tid))  # type: ignore[return-value]
+        return LazyCaller(ctx.uid, ctx.gid, ctx.pid, self._resolver.process_of)  # type: ignore[return-value]
 
     def _entry(self, ino: int) -> InodeEntry:
         entry = self.inodes.get(ino)
@@ -224,7 +222,7 @@ class ProcFSOperations(pyfuse3.Operations):
             stale.append((entry.ino, None))
         return stale
 
-    async def flush(self, busy_directory: int | None = None) -> None:
+    async def drop_stale(self, busy_directory: int | None = None) -> None:
         """Make the kernel drop what the last change made stale, and wait until it has.  Names in
         `busy_directory` (a READDIR of it is in progress: dropping one there would deadlock) were
         served uncached and are skipped."""
@@ -249,7 +247,7 @@ class ProcFSOperations(pyfuse3.Operations):
     async def _after_access(self, operation: str, entry: InodeEntry, busy_directory: int | None = None) -> None:
         """Fire the race triggers waiting for this access (`after open|readdir PATH ...`)."""
         if self.registry.on_access(operation, entry.path):
-            await self.flush(busy_directory)
+            await self.drop_stale(busy_directory)
             self._uncached_dirs = {ino for ino in self._uncached_dirs
                                    if (e := self.inodes.get(ino)) is not None and self.registry.listing_watched(e.path)}
 
@@ -418,7 +416,7 @@ class ProcFSOperations(pyfuse3.Operations):
         try:
             handle.content = handle.node.write(handle.caller, buf)
         finally:
-            await self.flush()
+            await self.drop_stale()
             await self.uncache_watched_listings()
         handle.result_offset = off + len(buf)
         return len(buf)

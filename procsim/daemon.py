@@ -216,7 +216,7 @@ async def _run_clock(simulation: Simulation, operations: "ProcFSOperations") -> 
         await trio.sleep(step / runner.speed)
         if not runner.paused and not kernel.panicked:
             runner.advance(step)
-            await operations.flush()
+            await operations.drop_stale()
 
 
 def add_simulation_arguments(parser: argparse.ArgumentParser) -> None:
