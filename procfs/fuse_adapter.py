@@ -40,7 +40,7 @@ from kernel_model.ref_counted import RefPtr
 from .component import DIR, LNK, Caller, Component, LazyCaller, Node, ProcFSError
 from .host_caller import CallerResolver
 from .inode_table import ROOT_INODE, InodeEntry, InodeTable
-from .process_backend import LINUX, ProcessDirectory
+from .process_backend import LINUX, ProcessDirectory, belongs_to_a_dead_process
 from .registry import ProcFSComponentRegistry
 
 log = logging.getLogger("procsim.fuse")
@@ -118,6 +118,10 @@ class ProcFSOperations(pyfuse3.Operations):
         self.logged_bugs: set[str] = set()
         self.requests: Counter[str] = Counter()  # FUSE requests answered, by kind (sim/requests)
         self.invalidations = 0  # entries and inodes the kernel was told to drop (for the bench)
+        # Names handed out inside a dead directory, to take back once the request is answered
+        # (see `drop_later`): nothing else would ever make the kernel let go of them.
+        self._later: list[tuple[int, str | None]] = []
+        self._later_added: trio.Event | None = None
 
     # -- plumbing --------------------------------------------------------------------------------
     def caller(self, ctx: pyfuse3.RequestContext) -> Caller:
@@ -136,6 +140,8 @@ class ProcFSOperations(pyfuse3.Operations):
         parent = self.inodes.get(entry.parent)
         if parent is not None and self.registry.listing_watched(parent.path):
             return UNCACHED, UNCACHED
+        if belongs_to_a_dead_process(node):
+            return UNCACHED, UNCACHED  # nothing keeps an orphan's names: it is freed at last use
         if node.generated or (isinstance(node, ProcessDirectory) and node.kernel is None):
             return UNCACHED, LEAF_ATTRIBUTES  # fd/N, task/N; the caller's own host directory
         return CACHED, (UNCACHED if node.live else CACHED)
@@ -244,6 +250,26 @@ class ProcFSOperations(pyfuse3.Operations):
         if stale:
             await trio.to_thread.run_sync(_invalidate, stale)
 
+    def _handed_out_in_dead_directory(self, parent: InodeEntry, name: str) -> None:
+        self._later.append((parent.ino, name))
+        if self._later_added is not None:
+            self._later_added.set()
+
+    async def drop_later(self) -> None:
+        """A task of the daemon's loop: takes back names handed out inside dead directories.
+
+        An orphaned directory is freed when the kernel forgets its inode, and a name below it
+        that the kernel keeps (a listing in a `cd`-ed shell creates one per child) would pin it
+        until memory pressure: timeouts of 0 do not unhash a name within the same jiffy.  The
+        names are dropped after the request that created them was answered, never inside it."""
+        while True:
+            self._later_added = trio.Event()
+            if not self._later:
+                await self._later_added.wait()
+            batch, self._later = self._later, []
+            self.invalidations += len(batch)
+            await trio.to_thread.run_sync(_invalidate, batch)
+
     async def _after_access(self, operation: str, entry: InodeEntry, busy_directory: int | None = None) -> None:
         """Fire the race triggers waiting for this access (`after open|readdir PATH ...`)."""
         if self.registry.on_access(operation, entry.path):
@@ -267,6 +293,8 @@ class ProcFSOperations(pyfuse3.Operations):
             raise
         attributes = self._attributes(entry)
         self.inodes.count(entry)
+        if belongs_to_a_dead_process(parent.node):
+            self._handed_out_in_dead_directory(parent, text)
         return attributes
 
     def _absence_is_stable(self, parent: InodeEntry) -> bool:
@@ -349,6 +377,8 @@ class ProcFSOperations(pyfuse3.Operations):
                 return
             if child is not None:
                 self.inodes.count(child)  # `.` and `..` are not counted (the kernel links neither)
+                if belongs_to_a_dead_process(entry.node):
+                    self._handed_out_in_dead_directory(entry, name)
         if start_id < len(listing):
             await self._after_access("readdir", entry, busy_directory=entry.ino)
 
@@ -412,13 +442,19 @@ class ProcFSOperations(pyfuse3.Operations):
 
     @answers_errno
     async def write(self, fh: int, off: int, buf: bytes) -> int:
+        """A control write: the result, or the kernel's message when it fails (with its errno),
+        is read back from the same open file, from where the write left the position."""
         handle = self._handle(fh)
         try:
             handle.content = handle.node.write(handle.caller, buf)
+            handle.result_offset = off + len(buf)
+        except ProcFSError as e:
+            handle.content = f"{e.strerror}\n".encode()
+            handle.result_offset = off  # a failed write leaves the file position where it was
+            raise
         finally:
             await self.drop_stale()
             await self.uncache_watched_listings()
-        handle.result_offset = off + len(buf)
         return len(buf)
 
     @answers_errno

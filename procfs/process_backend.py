@@ -301,10 +301,12 @@ def dump_owner(directory: "ProcessDirectory", mode: int) -> tuple[int, int]:
     without an address space -- a zombie -- has its entries owned by root, except the
     world-readable directories (0555), which keep showing the process's owner."""
     process = directory.process
+    keeps_owner = mode == (DIR | 0o555)
     if process is None:
-        return 0, 0
-    if (directory.personality == LINUX and process.state != ProcessState.RUNNING
-            and mode != (DIR | 0o555)):
+        # Reaped: Linux's 0555 subdirectories (task/, fdinfo/) have no getattr of their own and
+        # keep the owner their inode was given; everything else reads as root.
+        return directory.owner_when_alive if keeps_owner and directory.personality == LINUX else (0, 0)
+    if directory.personality == LINUX and process.state != ProcessState.RUNNING and not keeps_owner:
         return 0, 0
     return process.euid, process.egid
 
@@ -316,6 +318,14 @@ def entry_of(node: Node) -> "ProcessEntry | None":
     if isinstance(node, _Leaf):
         return node.owner_entry
     return None
+
+
+def belongs_to_a_dead_process(node: Node) -> bool:
+    """A PID directory whose process is gone, or anything below one."""
+    if isinstance(node, ProcessDirectory):
+        return node.process is None
+    entry = entry_of(node)
+    return entry is not None and entry.is_gone()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -360,6 +370,7 @@ class ProcessDirectory(Component):
         process = process_ref.get()
         super().__init__(registry, str(process.pid))
         self.pid = process.pid
+        self.owner_when_alive = (process.euid, process.egid)
         self.process_ref: RefPtr[Process] | None = process_ref
         self.personality = personality
         self.kernel = kernel

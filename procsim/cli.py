@@ -20,9 +20,11 @@ from pathlib import Path
 from kernel_model import KernelError
 
 from .daemon import Simulation, add_simulation_arguments, option_argv, options_from, serve, tune_gc_for_a_large_heap
-from .scenarios import load_scenario
+from .commands import parse_size
+from .scenarios import BUILTIN, load_scenario
 
 MOUNT_TIMEOUT = 30.0
+PROCSIM_FSTYPE = "fuse.procsim"  # the daemon mounts with subtype=procsim
 
 
 def die(message: str, code: int = 1) -> int:
@@ -34,13 +36,28 @@ def fusermount() -> str:
     return shutil.which("fusermount") or shutil.which("fusermount3") or "fusermount"
 
 
-def is_mounted(path: str) -> bool:
+def mounted_here(path: str) -> tuple[str, str] | None:
+    """(source, type) of what is mounted at `path` (the topmost mount), or None."""
     real = os.path.realpath(path)
+    found = None
     try:
         with open("/proc/self/mounts") as mounts:
-            return any(line.split()[1] == real for line in mounts if len(line.split()) > 1)
+            for line in mounts:
+                fields = line.split()
+                if len(fields) > 2 and fields[1] == real:
+                    found = (fields[0], fields[2])
     except OSError:
-        return os.path.ismount(path)
+        return ("?", "?") if os.path.ismount(path) else None
+    return found
+
+
+def is_mounted(path: str) -> bool:
+    return mounted_here(path) is not None
+
+
+def is_procsim_mount(path: str) -> bool:
+    here = mounted_here(path)
+    return here is not None and here[1] == PROCSIM_FSTYPE
 
 
 def clear_stale_mount(path: str) -> bool:
@@ -61,40 +78,83 @@ def unmount(path: str, lazy: bool = False) -> bool:
     return subprocess.run(command, capture_output=True).returncode == 0
 
 
+def check_options(args: argparse.Namespace) -> str | None:
+    """What is wrong with the simulation options, as one line, before any daemon starts."""
+    try:
+        parse_size(str(args.memory))
+    except KernelError as e:
+        return f"--memory: {e.message}"
+    if not args.speed > 0:
+        return f"--speed must be positive, not {args.speed}"
+    if args.processes < 0 or args.max_processes < 1:
+        return "--processes and --max-processes must not be negative"
+    if args.replay:
+        return None if os.path.isfile(args.replay) else f"{args.replay}: no such record file"
+    if args.scenario in ("host", "scale"):
+        return None
+    try:
+        load_scenario(args.scenario, 1)
+    except UnicodeDecodeError:
+        return f"{args.scenario}: not a UTF-8 text file"
+    except (FileNotFoundError, ValueError, SyntaxError) as e:
+        return str(e)
+    except OSError as e:
+        return f"{args.scenario}: {e.strerror or e}"
+    return None
+
+
+def absolute_paths(args: argparse.Namespace) -> None:
+    """The daemon runs in /: files named on the command line are made absolute first."""
+    if args.scenario not in BUILTIN and args.scenario not in ("host", "scale") and os.path.exists(args.scenario):
+        args.scenario = os.path.abspath(args.scenario)
+    for attr in ("record", "replay"):
+        if getattr(args, attr):
+            setattr(args, attr, os.path.abspath(getattr(args, attr)))
+
+
+def log_path_for(mountpoint: str) -> Path:
+    """One log per mountpoint, rewritten by each mount (so logs do not pile up)."""
+    directory = Path(tempfile.gettempdir()) / f"procsim-{os.getuid()}"
+    directory.mkdir(mode=0o700, exist_ok=True)
+    return directory / (mountpoint.strip("/").replace("/", "_") + ".log")
+
+
 def cmd_mount(args: argparse.Namespace) -> int:
     mountpoint = args.mountpoint
-    if not args.replay:
-        try:
-            load_scenario(args.scenario, 1) if args.scenario not in ("host", "scale") else None
-        except FileNotFoundError as e:
-            return die(str(e), 2)
-    elif not os.path.isfile(args.replay):
-        return die(f"{args.replay}: no such record file", 2)
+    problem = check_options(args)
+    if problem:
+        return die(problem, 2)
+    absolute_paths(args)
     if clear_stale_mount(mountpoint):
         print(f"procsim: cleared a stale mount at {mountpoint} (its daemon had died)", file=sys.stderr)
     if not os.path.isdir(mountpoint):
         return die(f"{mountpoint}: mountpoint does not exist or is not a directory", 2)
-    if is_mounted(mountpoint):
-        return die(f"{mountpoint}: something is already mounted here (procsim umount {mountpoint})", 2)
+    here = mounted_here(mountpoint)
+    if here is not None:
+        if here[1] == PROCSIM_FSTYPE:
+            return die(f"{mountpoint}: procsim is already mounted here (procsim umount {mountpoint})", 2)
+        return die(f"{mountpoint}: a {here[1]} filesystem ({here[0]}) is mounted here", 2)
     if os.listdir(mountpoint):
         return die(f"{mountpoint}: mountpoint is not empty", 2)
     if not os.path.exists("/dev/fuse"):
         return die("/dev/fuse is missing: FUSE is not available on this machine", 3)
     options = options_from(args, os.path.abspath(mountpoint))
-    for attr in ("record", "replay"):
-        if getattr(options, attr):
-            setattr(options, attr, os.path.abspath(getattr(options, attr)))
     if args.foreground:
+        print(f"procsim: serving {options.mountpoint} in the foreground (Ctrl-C or procsim umount to stop)",
+              flush=True)
         return serve(options)
-    log_path = Path(tempfile.gettempdir()) / f"procsim-{os.getuid()}-{abs(hash(options.mountpoint))}.log"
+    log_path = log_path_for(options.mountpoint)
     command = [sys.executable, "-m", "procsim.daemon", options.mountpoint, *option_argv(options)]
-    with open(log_path, "ab") as log:
+    with open(log_path, "wb") as log:
         daemon = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                   start_new_session=True, cwd="/")
     deadline = time.monotonic() + MOUNT_TIMEOUT
     while time.monotonic() < deadline:
         if daemon.poll() is not None:
-            print(log_path.read_text()[-4000:], file=sys.stderr)
+            said = log_path.read_text(errors="replace").strip()
+            if said.startswith("procsim: ") and "\n" not in said:
+                return die(said.removeprefix("procsim: "), 2)  # the daemon's own one-line message
+            print(said[-4000:], file=sys.stderr)
             return die(f"the daemon exited with status {daemon.returncode} before the mount answered")
         if is_mounted(mountpoint) and os.path.exists(os.path.join(mountpoint, "sim", "ctl")):
             print(f"procsim: mounted at {mountpoint} (daemon pid {daemon.pid}, log {log_path})")
@@ -138,12 +198,16 @@ def wait_for_exit(processes: list, timeout: float = 10.0) -> bool:
 
 def cmd_umount(args: argparse.Namespace) -> int:
     mountpoint = args.mountpoint
+    here = mounted_here(mountpoint)
+    if here is None:
+        return die(f"{mountpoint}: not mounted", 1)
+    if here[1] != PROCSIM_FSTYPE and not args.force:
+        return die(f"{mountpoint}: not a procsim mount (a {here[1]} filesystem, {here[0]}): not unmounting it "
+                   f"(--force to unmount it anyway)", 2)
     daemons = daemons_serving(mountpoint)
     if clear_stale_mount(mountpoint):
         print(f"procsim: cleared a stale mount at {mountpoint}")
         return 0
-    if not is_mounted(mountpoint):
-        return die(f"{mountpoint}: not mounted", 1)
     if not unmount(mountpoint, lazy=args.lazy):
         return die(f"{mountpoint}: unmount failed (busy? try: procsim umount --lazy {mountpoint})")
     if not wait_for_exit(daemons):
@@ -180,6 +244,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_snapshot(args: argparse.Namespace) -> int:
     from .snapshot import snapshot
 
+    if not os.path.isfile(os.path.join(args.mountpoint, "sim", "ctl")):
+        return die(f"snapshot: {args.mountpoint} is not a procsim mount (no sim/ctl)", 2)
     try:
         written, errors = snapshot(args.mountpoint, args.directory)
     except OSError as e:
@@ -192,6 +258,8 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
 def cmd_top(args: argparse.Namespace) -> int:
     from .top import run
 
+    if not args.interval > 0:
+        return die(f"top: --interval must be positive, not {args.interval}", 2)
     try:
         return run(args.mountpoint, once=args.once, interval=args.interval, width=args.width)
     except OSError as e:
@@ -199,30 +267,60 @@ def cmd_top(args: argparse.Namespace) -> int:
 
 
 def run_ctl(mountpoint: str, line: str) -> str:
-    """Write one command to MOUNTPOINT/sim/ctl and read its result from the same open file."""
+    """Write one command to MOUNTPOINT/sim/ctl and read its result from the same open file.  When
+    the kernel refuses it, the write fails with its errno and the same file reads its message:
+    the OSError of that errno (ProcessLookupError for ESRCH, ...) with the kernel's message."""
     fd = os.open(os.path.join(mountpoint, "sim", "ctl"), os.O_RDWR)
     try:
-        os.write(fd, (line + "\n").encode())
-        chunks = []
-        while chunk := os.read(fd, 65536):
-            chunks.append(chunk)
-        return b"".join(chunks).decode()
+        try:
+            os.write(fd, (line + "\n").encode())
+        except OSError as e:
+            message = _read_all(fd).decode(errors="replace").strip() or os.strerror(e.errno)
+            raise OSError(e.errno, message) from None
+        return _read_all(fd).decode()
     finally:
         os.close(fd)
 
 
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    while chunk := os.read(fd, 65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def ctl_line(words: list[str]) -> str:
+    """One argument is a whole command line (`procsim ctl M "fork 4"`); several are words, each
+    reaching the kernel as typed (`spawn 'a#b'`, `spawn "it's"`)."""
+    if len(words) == 1:
+        return words[0]
+    return " ".join(shlex.quote(word) for word in words)
+
+
 def cmd_ctl(args: argparse.Namespace) -> int:
-    line = " ".join(shlex.quote(w) if (" " in w or not w) else w for w in args.command)
+    if not os.path.isfile(os.path.join(args.mountpoint, "sim", "ctl")):
+        return die(f"ctl: {args.mountpoint} is not a procsim mount (no sim/ctl)", 2)
+    name = args.command[0].split()[0] if args.command and args.command[0].split() else "ctl"
     try:
-        output = run_ctl(args.mountpoint, line)
+        output = run_ctl(args.mountpoint, ctl_line(args.command))
     except OSError as e:
-        return die(f"{args.command[0] if args.command else 'ctl'}: {os.strerror(e.errno) if e.errno else e}")
+        return die(f"{name}: {e.strerror} ({errno.errorcode.get(e.errno, e.errno)})")
     sys.stdout.write(output)
     return 0
 
 
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError, version as package_version
+
+    try:
+        return package_version("procsim")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="procsim", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--version", action="version", version=f"procsim {version()}")
     sub = parser.add_subparsers(dest="subcommand", required=True)
     mount = sub.add_parser("mount", help="mount a simulated system's /proc")
     mount.add_argument("mountpoint")
@@ -237,6 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
     umount = sub.add_parser("umount", help="unmount and stop the daemon")
     umount.add_argument("mountpoint")
     umount.add_argument("--lazy", action="store_true")
+    umount.add_argument("--force", action="store_true", help="unmount even what is not a procsim mount")
     umount.set_defaults(func=cmd_umount)
     snap = sub.add_parser("snapshot", help="copy the mounted tree as plain files")
     snap.add_argument("mountpoint")

@@ -172,8 +172,15 @@ def serve(options: MountOptions) -> int:
     logging.basicConfig(level=logging.DEBUG if os.environ.get("PROCSIM_DEBUG") else logging.WARNING,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     tune_gc_for_a_large_heap()
-    simulation = Simulation(options)
-    simulation.start()
+    try:
+        simulation = Simulation(options)
+        simulation.start()
+    except KernelError as e:
+        print(f"procsim: {e.message}", file=sys.stderr)
+        return 2
+    except (FileNotFoundError, ValueError) as e:  # a scenario or record that cannot be used
+        print(f"procsim: {e}", file=sys.stderr)
+        return 2
     gc.freeze()  # what the scenario built lives on: keep it out of every later collection
     simulation.kernel.log(f"procsim: mounting at {options.mountpoint} (personality {options.personality})")
     operations = ProcFSOperations(simulation.registry)
@@ -193,6 +200,7 @@ async def _serve(simulation: Simulation, operations: "ProcFSOperations") -> None
     async with trio.open_nursery() as nursery:
         nursery.start_soon(_unmount_on_signals)
         nursery.start_soon(_run_clock, simulation, operations)
+        nursery.start_soon(operations.drop_later)
         await pyfuse3.main()  # returns once unmounted (fusermount -u) or terminated
         nursery.cancel_scope.cancel()
 

@@ -97,12 +97,15 @@ class Probe:
         self.dir_fd = -1
         self.unread: dict[tuple[str, str], int] = {}  # (state, name) -> fd opened while running
         self.reread: dict[str, int] = {}              # name -> fd read once while running
+        self.subdir_fds: dict[str, int] = {}          # fd/, task/ ... held open as directories
 
     def hold(self, base: str, pid: str, names: list[str]) -> dict:
         self.base, self.pid = base, pid
         directory = f"{base}/{pid}"
         self.kinds = {name: kind_of(f"{directory}/{name}") for name in names}
         self.dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+        self.subdir_fds = {name: os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=self.dir_fd)
+                           for name, kind in self.kinds.items() if kind == "dir"}
         os.chdir(directory)
         for name, kind in self.kinds.items():
             if kind != "reg":
@@ -128,6 +131,10 @@ class Probe:
                           "list": attempt(lambda: list_path("."))}},
             "openat(dirfd)": {}, "file opened before, first read now": {}, "file re-read from offset 0": {},
             "fstat of held file": {},
+            "held subdirectory fd": {
+                name: {"fstat": attempt(lambda fd=fd: stat_shape(os.fstat(fd))),
+                       "listdir": attempt(lambda fd=fd: "empty" if not os.listdir(fd) else "nonempty")}
+                for name, fd in self.subdir_fds.items()},
         }
         for name, kind in self.kinds.items():
             routes["openat(dirfd)"][name] = entry_routes(name, name, kind, self.dir_fd)

@@ -8,7 +8,7 @@ expect_error "Invalid argument" bash -c "echo 'mmap 1 -1' > '$MNT/sim/ctl'"
 expect_error "No child processes" bash -c "echo 'wait 1' > '$MNT/sim/ctl'"
 echo "spawn via-echo" > "$MNT/sim/ctl" || fail "a good command written with echo failed"
 out=$($PROCSIM ctl "$MNT" fork 999 2>&1) && fail "procsim ctl fork 999 succeeded"
-[ "$out" = "procsim: fork: No such process" ] || fail "procsim ctl message: $out"
+[ "$out" = "procsim: fork: no running process 999 (ESRCH)" ] || fail "procsim ctl message: $out"
 pid=$(ctl spawn worker)
 addr=$(ctl mmap "$pid" 64K name=buf)
 case "$addr" in 0x*) ;; *) fail "mmap returned $addr";; esac

@@ -37,6 +37,6 @@ victim=$(ctl spawn victim ppid=0); exec 4< "$MNT/$victim"
 ctl kill "$victim" KILL
 grep -q "KERNEL PANIC: ASSERTION FAILED" "$MNT/dmesg" || fail "no panic report in dmesg"
 grep -q "held open by: .*open handle on /$victim held by host process $$ (bash)" "$MNT/dmesg" || fail "report names the holder"
-expect_error "Input/output error" $PROCSIM ctl "$MNT" spawn after-panic
+expect_error "the kernel has panicked (see dmesg) (EIO)" $PROCSIM ctl "$MNT" spawn after-panic
 exec 4<&-
 ok "panic_on_held_pid_dir"

@@ -1,0 +1,111 @@
+"""The command line as a new user meets it: clear one-line errors, never a traceback; nothing
+unmounted that procsim did not mount; every ctl argument reaches the kernel as typed."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from ..conftest import run, wait_until
+
+PROCSIM = [sys.executable, "-m", "procsim.cli"]
+
+
+def procsim(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    return run(PROCSIM + list(args), **kwargs)
+
+
+def assert_clean_failure(result: subprocess.CompletedProcess, *words: str) -> None:
+    assert result.returncode != 0, result.stdout
+    assert "Traceback" not in result.stderr and result.stderr.startswith("procsim: "), result.stderr
+    for word in words:
+        assert word in result.stderr, result.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to mount a tmpfs")
+def test_umount_refuses_what_procsim_did_not_mount(tmp_path):
+    target = tmp_path / "tmpfs"
+    target.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "tmpfs", str(target)], check=True)
+    try:
+        (target / "precious").write_text("work")
+        assert_clean_failure(procsim("umount", str(target)), "not a procsim mount", "tmpfs", "--force")
+        assert (target / "precious").read_text() == "work"
+        assert_clean_failure(procsim("mount", str(target)), "a tmpfs filesystem")
+        assert procsim("umount", "--force", str(target)).returncode == 0
+        assert not (target / "precious").exists()
+    finally:
+        subprocess.run(["umount", str(target)], capture_output=True)
+
+
+def test_options_are_checked_before_a_daemon_starts(tmp_path):
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    bad_line = tmp_path / "bad.scenario"
+    bad_line.write_text("a = spawn Shell\nfork $a\nfrobnicate 1\n")
+    latin1 = tmp_path / "latin1.scenario"
+    latin1.write_bytes(b"spawn caf\xe9\n")
+    assert_clean_failure(procsim("mount", str(mnt), "--memory", "lots"), "--memory", "bad size 'lots'")
+    assert_clean_failure(procsim("mount", str(mnt), "--speed", "-1"), "--speed must be positive")
+    assert_clean_failure(procsim("mount", str(mnt), "--scenario", str(latin1)), "not a UTF-8 text file")
+    assert_clean_failure(procsim("mount", str(mnt), "--scenario", str(bad_line)),
+                         "scenario line 3", "unknown command 'frobnicate'")
+    assert_clean_failure(procsim("top", str(mnt), "--interval", "-1"), "--interval must be positive")
+    assert_clean_failure(procsim("snapshot", str(tmp_path / "missing"), str(tmp_path / "copy")), "not a procsim mount")
+    assert_clean_failure(procsim("ctl", str(mnt), "help"), "not a procsim mount")
+    assert os.listdir(mnt) == []
+
+
+def test_version():
+    result = procsim("--version")
+    assert result.returncode == 0 and result.stdout.startswith("procsim ")
+
+
+def test_a_relative_scenario_path_works(mount_system, tmp_path):
+    (tmp_path / "my.scenario").write_text("spawn relative-one ppid=0\n")
+    mounted = mount_system(scenario="empty")
+    mounted.stop()
+    result = procsim("mount", "mnt0", "--scenario", "my.scenario", cwd=tmp_path)
+    try:
+        assert result.returncode == 0, result.stderr
+        names = [p["name"] for p in json.loads((tmp_path / "mnt0" / "all").read_text())["processes"]]
+        assert "relative-one" in names
+    finally:
+        procsim("umount", str(tmp_path / "mnt0"))
+
+
+def test_ctl_prints_the_kernels_message_and_words_arrive_as_typed(mnt):
+    result = procsim("ctl", str(mnt.path), "frobnicate", "1")
+    assert_clean_failure(result, "unknown command 'frobnicate' (try: help)", "EINVAL")
+    result = procsim("ctl", str(mnt.path), "wait", "999999")
+    assert_clean_failure(result, "ESRCH")
+    assert procsim("ctl", str(mnt.path), "fork 1").stdout.strip().isdigit()      # one argument: a line
+    for name in ("a#b", "it's", "a\\b", "two words", "$HOME"):
+        pid = procsim("ctl", str(mnt.path), "spawn", name, "ppid=0").stdout.strip()
+        assert pid.isdigit(), name
+        assert (mnt.path / pid / "comm").read_text() == name[:15] + "\n"
+
+
+def test_the_ctl_file_reads_back_the_kernels_message_in_a_shell(mnt):
+    script = f'exec 3<>"{mnt.path}/sim/ctl"; echo frobnicate >&3; echo "status $?"; cat <&3'
+    result = run(["bash", "-c", script])
+    assert "status 1" in result.stdout
+    assert result.stdout.count("frobnicate") == 1 and "unknown command 'frobnicate' (try: help)\n" in result.stdout
+
+
+def test_foreground_says_that_it_serves(tmp_path):
+    mnt = tmp_path / "fg"
+    mnt.mkdir()
+    daemon = subprocess.Popen(PROCSIM + ["mount", str(mnt), "--scenario", "empty", "--foreground"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert daemon.stdout is not None
+        assert "serving" in daemon.stdout.readline()
+        wait_until(lambda: (mnt / "sim" / "ctl").exists(), what="the foreground mount")
+    finally:
+        procsim("umount", str(mnt))
+        daemon.wait(30)
+    assert daemon.returncode == 0
