@@ -15,7 +15,7 @@ Choices:
   entries (`drop_stale`).  The kernel takes the parent directory's lock exclusively to drop an entry,
   and holds it shared across a LOOKUP or READDIR, so an invalidation is never awaited inside a
   READDIR of the same directory: a directory with a pending `after readdir` trigger is served
-  uncached instead (`Registry.listing_watched`);
+  uncached instead (`Registry.watched_listings`);
 - an open handle takes a named strong reference ("open handle 7 on /42"), which the lifetime
   inspector shows as "open handle on /42 held by host process 1234 (bash)".
 """
@@ -114,7 +114,7 @@ class ProcFSOperations(pyfuse3.Operations):
         self._resolver = CallerResolver()
         self._handles: dict[int, Handle] = {}
         self._numbers = itertools.count(1)
-        self._uncached_dirs: set[int] = set()  # inodes whose names were taken back for a trigger
+        self._uncached_paths: frozenset[str] = frozenset()  # listings whose names were taken back
         self.logged_bugs: set[str] = set()
         self.requests: Counter[str] = Counter()  # FUSE requests answered, by kind (sim/requests)
         self.invalidations = 0  # entries and inodes the kernel was told to drop (for the bench)
@@ -240,10 +240,14 @@ class ProcFSOperations(pyfuse3.Operations):
     async def uncache_watched_listings(self) -> None:
         """A new `after readdir /DIR` trigger: the kernel forgets the names it has in DIR, and
         DIR is served uncached until the trigger fires (see the module docstring)."""
+        watched = self.registry.watched_listings()
+        new = watched - self._uncached_paths
+        self._uncached_paths = watched
+        if not new:
+            return
         stale: list[tuple[int, str | None]] = []
         for entry in self.inodes.directories():
-            if entry.ino not in self._uncached_dirs and self.registry.listing_watched(entry.path):
-                self._uncached_dirs.add(entry.ino)
+            if entry.path in new:
                 stale += [(entry.ino, child.name) for child in self.inodes.children(entry)]
                 stale += [(entry.ino, name) for name in entry.absent]
                 entry.absent.clear()
@@ -274,8 +278,7 @@ class ProcFSOperations(pyfuse3.Operations):
         """Fire the race triggers waiting for this access (`after open|readdir PATH ...`)."""
         if self.registry.on_access(operation, entry.path):
             await self.drop_stale(busy_directory)
-            self._uncached_dirs = {ino for ino in self._uncached_dirs
-                                   if (e := self.inodes.get(ino)) is not None and self.registry.listing_watched(e.path)}
+            self._uncached_paths &= self.registry.watched_listings()
 
     # -- metadata --------------------------------------------------------------------------------
     @answers_errno

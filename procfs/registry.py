@@ -49,9 +49,9 @@ class ProcFSComponentRegistry:
         # Called by the adapter after a reader's open or readdir completes ("open", "/5/stat"); the
         # simulation hangs race triggers on it (`after open /5/stat exit 5`).  True if one fired.
         self.on_access: Callable[[str, str], bool] = lambda operation, path: False
-        # Whether a trigger waits for a listing of this directory ("/", "/5"): the adapter serves
-        # its names uncached until it fires.
-        self.listing_watched: Callable[[str], bool] = lambda path: False
+        # The directories ("/", "/5") a trigger waits to see listed: the adapter serves their names
+        # uncached until it fires.
+        self.watched_listings: Callable[[], frozenset[str]] = frozenset
         # What changed since the adapter last looked (None: nobody looks): (directory, unlinked).
         # Unlinked directories leave the root; a Linux zombie's entries change owner.
         self.changed: list[tuple[ProcessDirectory, bool]] | None = None
@@ -70,6 +70,9 @@ class ProcFSComponentRegistry:
         return str(caller.pid)
 
     # -- kernel observer -------------------------------------------------------------------------
+    def listing_watched(self, path: str) -> bool:
+        return path in self.watched_listings()
+
     def on_process_registered(self, process: Process) -> None:
         pid = process.pid
         directory = ProcessDirectory(self.kernel.registry, process.ref(f"PID directory /{pid}"),

@@ -207,6 +207,7 @@ class CommandInterpreter:
         self._triggers: list[tuple[int, str, str, str]] = []  # (id, operation, path, command)
         self._trigger_ids = 0
         self._triggers_lock = threading.Lock()  # protects _triggers
+        self._watched: frozenset[str] = frozenset()
 
     def execute(self, line: str, caller: object = None, source: str = "ctl") -> str:
         """Run one command line; returns its result text (no trailing newline).
@@ -440,6 +441,7 @@ class CommandInterpreter:
         with self._triggers_lock:
             self._trigger_ids += 1
             self._triggers.append((self._trigger_ids, words[0], path, command))
+            self._triggers_changed()
             return str(self._trigger_ids)
 
     def list_triggers(self, p: Parsed) -> str:
@@ -455,6 +457,7 @@ class CommandInterpreter:
         with self._triggers_lock:
             due = [t for t in self._triggers if t[1] == operation and t[2] == path]
             self._triggers = [t for t in self._triggers if t not in due]
+            self._triggers_changed()
         for _, _, _, command in due:
             try:
                 self.execute(command, source="trigger")
@@ -462,6 +465,9 @@ class CommandInterpreter:
                 self.kernel.log(f"trigger after {operation} {path}: {command}: {e.message}")
         return bool(due)
 
-    def listing_watched(self, path: str) -> bool:
-        """Whether a trigger waits for a listing of `path` (the mount serves it uncached)."""
-        return bool(self._triggers) and any(t[1] == "readdir" and t[2] == path for t in self._triggers)
+    def watched_listings(self) -> frozenset[str]:
+        """The paths a trigger waits to see listed (the mount serves them uncached)."""
+        return self._watched
+
+    def _triggers_changed(self) -> None:
+        self._watched = frozenset(path for _, operation, path, _ in self._triggers if operation == "readdir")

@@ -91,7 +91,7 @@ class Simulation:
                   "memory": str(memory), "processes": options.processes}
         self.events = EventLog(self.kernel, options.record, header)
         self.registry.on_access = self.interpreter.on_access
-        self.registry.listing_watched = self.interpreter.listing_watched
+        self.registry.watched_listings = self.interpreter.watched_listings
         self.bugs = BugSwitches(self.registry, self.runner)
         self.runner.bugs = self.bugs
         self.sim_directory = build_sim_directory(self.interpreter, os.getuid(), os.getgid(), [
