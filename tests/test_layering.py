@@ -38,3 +38,4 @@ def test_the_adapter_is_the_only_fuse_speaker_of_procfs():
 def test_the_simulation_runner_needs_no_event_loop():
     """Programs are stepped by hand: `procsim run` and the tests never start trio."""
     assert "trio" not in imported_modules(ROOT / "procsim" / "runner.py")
+
