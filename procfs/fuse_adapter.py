@@ -30,7 +30,7 @@ import os
 import stat
 import time
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, TypeVar
+from typing import Any, Awaitable, Callable, Sequence, TypeVar
 
 import pyfuse3
 import trio
@@ -88,7 +88,7 @@ def answers_errno(handler: F) -> F:
         try:
             return await handler(self, *args)
         except ProcFSError as e:
-            raise pyfuse3.FUSEError(e.errno) from None
+            raise pyfuse3.FUSEError(e.errno or errno.EIO) from None
         except pyfuse3.FUSEError:
             raise
         except Exception as e:
@@ -316,7 +316,7 @@ class ProcFSOperations(pyfuse3.Operations):
         return attributes
 
     @answers_errno
-    async def forget(self, inode_list: list[tuple[int, int]]) -> None:
+    async def forget(self, inode_list: Sequence[tuple[int, int]]) -> None:
         for ino, n in inode_list:
             self.inodes.forget(ino, n)
 

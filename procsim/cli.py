@@ -275,8 +275,9 @@ def run_ctl(mountpoint: str, line: str) -> str:
         try:
             os.write(fd, (line + "\n").encode())
         except OSError as e:
-            message = _read_all(fd).decode(errors="replace").strip() or os.strerror(e.errno)
-            raise OSError(e.errno, message) from None
+            code = e.errno or errno.EIO
+            message = _read_all(fd).decode(errors="replace").strip() or os.strerror(code)
+            raise OSError(code, message) from None
         return _read_all(fd).decode()
     finally:
         os.close(fd)
@@ -304,7 +305,7 @@ def cmd_ctl(args: argparse.Namespace) -> int:
     try:
         output = run_ctl(args.mountpoint, ctl_line(args.command))
     except OSError as e:
-        return die(f"{name}: {e.strerror} ({errno.errorcode.get(e.errno, e.errno)})")
+        return die(f"{name}: {e.strerror} ({errno.errorcode.get(e.errno or 0, e.errno)})")
     sys.stdout.write(output)
     return 0
 
