@@ -122,6 +122,7 @@ class ProcFSOperations(pyfuse3.Operations):
         # (see `drop_later`): nothing else would ever make the kernel let go of them.
         self._later: list[tuple[int, str | None]] = []
         self._later_added: trio.Event | None = None
+        self._listings_in_progress: Counter[int] = Counter()  # READDIR handlers waiting, by inode
 
     # -- plumbing --------------------------------------------------------------------------------
     def caller(self, ctx: pyfuse3.RequestContext) -> Caller:
@@ -228,11 +229,21 @@ class ProcFSOperations(pyfuse3.Operations):
             stale.append((entry.ino, None))
         return stale
 
-    async def drop_stale(self, busy_directory: int | None = None) -> None:
-        """Make the kernel drop what the last change made stale, and wait until it has.  Names in
-        `busy_directory` (a READDIR of it is in progress: dropping one there would deadlock) were
-        served uncached and are skipped."""
-        stale = [(ino, name) for ino, name in self._stale() if name is None or ino != busy_directory]
+    async def drop_stale(self) -> None:
+        """Make the kernel drop what the last change made stale, and wait until it has.
+
+        Never a name in a directory whose READDIR handler is waiting here (a trigger fired inside
+        it): the kernel holds that directory's lock until the READDIR is answered, so waiting
+        would deadlock -- for two listings that trigger each other, too.  Such names are dropped
+        by the background task once the listing is answered; a watched directory's names were
+        served uncached meanwhile."""
+        stale, later = [], []
+        for ino, name in self._stale():
+            (later if name is not None and self._listings_in_progress[ino] else stale).append((ino, name))
+        if later:
+            self._later.extend(later)
+            if self._later_added is not None:
+                self._later_added.set()
         if stale:
             self.invalidations += len(stale)
             await trio.to_thread.run_sync(_invalidate, stale)
@@ -274,10 +285,10 @@ class ProcFSOperations(pyfuse3.Operations):
             self.invalidations += len(batch)
             await trio.to_thread.run_sync(_invalidate, batch)
 
-    async def _after_access(self, operation: str, entry: InodeEntry, busy_directory: int | None = None) -> None:
+    async def _after_access(self, operation: str, entry: InodeEntry) -> None:
         """Fire the race triggers waiting for this access (`after open|readdir PATH ...`)."""
         if self.registry.on_access(operation, entry.path):
-            await self.drop_stale(busy_directory)
+            await self.drop_stale()
             self._uncached_paths &= self.registry.watched_listings()
 
     # -- metadata --------------------------------------------------------------------------------
@@ -383,7 +394,11 @@ class ProcFSOperations(pyfuse3.Operations):
                 if belongs_to_a_dead_process(entry.node):
                     self._handed_out_in_dead_directory(entry, name)
         if start_id < len(listing):
-            await self._after_access("readdir", entry, busy_directory=entry.ino)
+            self._listings_in_progress[entry.ino] += 1
+            try:
+                await self._after_access("readdir", entry)
+            finally:
+                self._listings_in_progress[entry.ino] -= 1
 
     def _listing(self, handle: Handle) -> list[tuple[str, InodeEntry | None]]:
         parent, caller = handle.entry, handle.caller

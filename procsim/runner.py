@@ -18,6 +18,8 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
+import os
+import signal
 import threading
 from typing import TYPE_CHECKING, Any, Callable, Coroutine, Generator
 
@@ -36,6 +38,23 @@ class _NoBugs:
 
 log = logging.getLogger("procsim.runner")
 NS = 1_000_000_000
+#: Real seconds a program may run before it awaits its context.  A program that never awaits
+#: (`while True: pass`) would hold the loop that serves every reader; past this it is killed.
+STEP_BUDGET = 1.0
+_OWN_CODE = tuple(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), package) + os.sep
+                  for package in ("kernel_model", "procfs"))
+_OWN_FILES = tuple(os.path.join(os.path.dirname(os.path.abspath(__file__)), name)
+                   for name in ("runner.py", "program_context.py", "commands.py", "event_log.py", "bugs.py"))
+
+
+class ProgramHung(BaseException):
+    """Raised inside a program that ran STEP_BUDGET seconds without awaiting (a BaseException, so
+    that a program's `except Exception` does not swallow it)."""
+
+
+def _in_kernel_code(filename: str) -> bool:
+    """The model's own code: interrupting it mid-syscall could leave the kernel half-changed."""
+    return filename.startswith(_OWN_CODE) or filename in _OWN_FILES
 
 
 class Wait:
@@ -77,6 +96,7 @@ class SimulationRunner:
         self._names: dict[int, str] = {}
         self._seq = itertools.count()
         self._advancing = False
+        self._stepping = False  # a program is running (the watchdog may interrupt it)
         kernel.subscribe(self._on_event)
 
     # -- what the kernel reports (under the kernel lock) -----------------------------------------
@@ -168,12 +188,46 @@ class SimulationRunner:
         if self._blocked_on.get(wait.pid) is wait:
             self._step(wait.pid)
 
+    def _on_alarm(self, signum: int, frame: object) -> None:
+        """SIGALRM while a program runs: raise in its own code, or try again a moment later once
+        it is back there (a syscall of the model runs to its end: every syscall is all-or-nothing)."""
+        if not self._stepping:
+            return
+        code = getattr(frame, "f_code", None)
+        if code is not None and _in_kernel_code(code.co_filename):
+            signal.setitimer(signal.ITIMER_REAL, 0.01)
+            return
+        raise ProgramHung
+
+    def _watch(self) -> bool:
+        """Arm the step budget (only the main thread can take signals; elsewhere, no watchdog)."""
+        if threading.current_thread() is not threading.main_thread():
+            return False
+        if signal.getsignal(signal.SIGALRM) != self._on_alarm:
+            signal.signal(signal.SIGALRM, self._on_alarm)
+        self._stepping = True
+        signal.setitimer(signal.ITIMER_REAL, STEP_BUDGET)
+        return True
+
+    def _unwatch(self) -> None:
+        self._stepping = False
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
     def _step(self, pid: int) -> None:
         coroutine = self._running[pid]
         del self._blocked_on[pid]
         name = self._names.get(pid, "?")
+        watched = self._watch()
         try:
             awaited = coroutine.send(None)
+        except ProgramHung:
+            self._unwatch()
+            self._forget(pid)
+            process = self.kernel.process(pid)
+            if process is not None and process.is_alive and not self.kernel.panicked:
+                self.kernel.crash(pid, signal.SIGKILL, reason=f"program {name} ran {STEP_BUDGET:g} s without "
+                                                              f"awaiting its context: killed so readers get answers")
+            return
         except StopIteration:
             self._forget(pid)
             process = self.kernel.process(pid)
@@ -193,6 +247,9 @@ class SimulationRunner:
             log.warning("program %s of PID %d raised", name, pid, exc_info=True)
             self._crash(pid, name, f"{type(e).__name__}: {e}")
             return
+        finally:
+            if watched:
+                self._unwatch()
         if not isinstance(awaited, Wait):
             # Programs may await only their context (ctx.sleep, ctx.wait, ctx.child_event).
             self._cancel(pid)

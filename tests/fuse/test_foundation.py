@@ -118,3 +118,20 @@ def test_bad_mountpoints_get_a_clear_error(tmp_path, setup, message):
 def test_an_unknown_scenario_is_refused_before_mounting(tmp_path):
     result = run(PROCSIM + ["mount", str(tmp_path), "--scenario", "no-such-scenario"])
     assert result.returncode == 2 and "no built-in scenario" in result.stderr
+
+
+def test_a_program_that_never_awaits_does_not_wedge_the_mount(mount_system, tmp_path):
+    """The daemon serves readers and runs programs in one loop: a spinning program is killed
+    after its step budget, readers get answers, and SIGTERM still unmounts."""
+    from ..simulation.test_programs import SPINNER
+
+    path = tmp_path / "spinner.py"
+    path.write_text(SPINNER)
+    mounted = mount_system(scenario=str(path))           # the clock runs: the spinner starts by itself
+    wait_until(lambda: "without awaiting its context" in (mounted.path / "dmesg").read_text(),
+               what="the spinner to be killed")
+    assert "bystander" in (mounted.path / "all").read_text()
+    assert mounted.ctl("check") == "ok"
+    os.kill(mounted.daemon.pid, signal.SIGTERM)
+    assert mounted.daemon.wait(60) == 0
+    assert wait_unmounted(mounted.path)

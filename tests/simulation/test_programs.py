@@ -1,4 +1,4 @@
-"""Programs on the trio runner: what each built-in does, cancellation, crashes, determinism."""
+"""Programs on the runner: what each built-in does, cancellation, crashes, determinism."""
 import json
 import signal
 
@@ -206,3 +206,39 @@ def test_events_are_json_lines_with_simulated_time(simulate):
     [exit_event] = [e for e in events if e["event"] == "exit"]
     assert exit_event["code"] == 4 and exit_event["time"] == 0.5 and exit_event["pid"] == 1
     assert events[-1] == {**events[-1], "event": "command", "line": "exit 1 4", "source": "ctl"}
+
+
+SPINNER = '''
+async def spin(ctx):
+    await ctx.sleep(0.2)
+    total = 0
+    while True:          # never awaits again
+        total += 1
+
+
+SCENARIO = """
+spinner = spawn spinner ppid=0 program=spin
+bystander = spawn bystander ppid=0 program=daemon
+"""
+PROGRAMS = {"spin": spin}
+'''
+
+
+def test_a_program_that_never_awaits_is_killed_and_the_rest_runs_on(tmp_path):
+    """A simulated program must not be able to take the machine down: past the step budget its
+    process is killed (dmesg says why), and the clock, the other programs and the kernel go on."""
+    path = tmp_path / "spinner.py"
+    path.write_text(SPINNER)
+    simulation = Simulation(MountOptions(scenario=str(path), paused=True))
+    simulation.start()
+    try:
+        simulation.runner.tick(1)
+        kernel = simulation.kernel
+        assert 1 not in kernel.processes or not kernel.process(1).is_alive
+        assert "program spin ran 1 s without awaiting its context" in "\n".join(kernel.dmesg)
+        assert kernel.process(2).is_alive and 2 in simulation.runner._running
+        simulation.runner.tick(1)   # the clock still moves
+        assert kernel.clock.seconds() >= 2
+        kernel.check_invariants()
+    finally:
+        simulation.stop()
