@@ -26,6 +26,11 @@ from .process_backend import LINUX, PERSONALITIES, SERENITY, ProcessDirectory, P
 
 
 
+#: A hidden root entry (not listed): the callers' own views, for /proc/self when a simulated
+#: process has the caller's number.
+HOST_CALLERS = ".host-callers"
+
+
 def pid_of_name(name: str) -> int | None:
     """The PID a root entry names: ASCII decimal without leading zeros, as the kernel prints it
     (`int()` alone would also take "007", "1_0" and "\u0663", aliases no /proc has)."""
@@ -65,9 +70,14 @@ class ProcFSComponentRegistry:
                 if process.is_alive or personality == LINUX:
                     self.on_process_registered(process)
 
-    @staticmethod
-    def _self_target(caller: Caller) -> str:
-        return str(caller.pid)
+    def _self_target(self, caller: Caller) -> str:
+        """`/proc/self` names the caller.  Simulated PIDs are never reused, so they can pass the
+        host's PIDs: where the caller's number is (or was) a simulated process's, the link leads
+        to the caller's view under HOST_CALLERS instead, never to the simulated process."""
+        pid = caller.pid
+        if self.kernel.was_allocated(pid):
+            return f"{HOST_CALLERS}/{pid}"
+        return str(pid)
 
     # -- kernel observer -------------------------------------------------------------------------
     def listing_watched(self, path: str) -> bool:
@@ -157,6 +167,7 @@ class RootDirectory(GlobalDirectory):
     def __init__(self, registry: ProcFSComponentRegistry, entries: Iterable[Node]) -> None:
         super().__init__("", entries)
         self.registry = registry
+        self.host_callers = HostCallers(registry)
 
     def lookup(self, name: str, caller: Caller) -> Node:
         """A fresh path: a PID that is gone answers ENOENT, as both kernels do.  (A walk through a
@@ -164,6 +175,8 @@ class RootDirectory(GlobalDirectory):
         child = self.children.get(name)
         if child is not None:
             return child
+        if name == HOST_CALLERS:
+            return self.host_callers
         pid = pid_of_name(name)
         if pid is None:
             raise ProcFSError(errno.ENOENT)
@@ -187,3 +200,21 @@ class RootDirectory(GlobalDirectory):
 
     def add_link(self, name: str, target) -> None:
         self.add(GlobalLink(name, target))
+
+
+class HostCallers(GlobalDirectory):
+    """HOST_CALLERS: each caller finds its own view here, by its own PID, and nothing else."""
+
+    def __init__(self, registry: ProcFSComponentRegistry) -> None:
+        super().__init__(HOST_CALLERS)
+        self.registry = registry
+
+    def lookup(self, name: str, caller: Caller) -> Node:
+        if pid_of_name(name) == caller.pid:
+            host = self.registry.host_directory(caller.pid)
+            if host is not None:
+                return host
+        raise ProcFSError(errno.ENOENT)
+
+    def list(self, caller: Caller) -> Iterable[tuple[str, int]]:
+        return [(str(caller.pid), 0o040555)]

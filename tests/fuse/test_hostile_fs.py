@@ -88,3 +88,15 @@ def test_modes_and_owners_are_enforced_for_other_users(public_mount_system):
     assert as_nobody("cat", f"{m}/{mine}/environ").returncode == 0              # its own process
     assert "Permission denied" in as_nobody("sh", "-c", f"echo 1 > {m}/sim/bugs/init_does_not_reap").stderr
     assert "Permission denied" in as_nobody("sh", "-c", f"echo 'spawn x' > {m}/sim/ctl").stderr
+
+
+def test_names_that_are_not_utf8_are_enoent_and_leave_no_log(mount_system):
+    """Any user who can reach the mount may send any bytes as a name: ENOENT, and not a line in
+    the daemon's log (it would grow without bound)."""
+    mounted = mount_system(scenario="default")
+    root = os.fsencode(str(mounted.path))
+    for name in (b"\xff", b"1/\xff", b"sim/\xc3", b"\xed\xa0\x80", b"self/\xfe\xff"):
+        for _ in range(200):
+            expect(errno.ENOENT, os.stat, root + b"/" + name)
+    assert os.stat(root + b"/1").st_mode  # the mount still answers
+    assert mounted.log().strip() == "", mounted.log()[-2000:]
