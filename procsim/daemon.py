@@ -70,8 +70,7 @@ class Simulation:
             if header["scenario"] == "scale":  # rebuilt, not stored
                 scenario = load_scenario("scale", header["processes"])
             else:
-                scenario = Scenario(header["scenario_text"], load_scenario(header["scenario"], 1).programs
-                                    if header["scenario"].endswith(".py") else {})
+                scenario = Scenario(header["scenario_text"], self._replay_programs(header, options.scenario))
             options.scenario = header["scenario"]
         else:
             scenario = load_scenario(options.scenario, options.processes)
@@ -103,6 +102,19 @@ class Simulation:
         ])
         self.registry.root.add(self.sim_directory)
         self.scenario = scenario
+
+    @staticmethod
+    def _replay_programs(header: dict, named: str) -> dict:
+        """A record is data: it never runs code by itself.  A run made with a Python scenario
+        (programs of its own) replays only with that file named on the command line."""
+        recorded = str(header.get("scenario", ""))
+        if not recorded.endswith(".py"):
+            return {}
+        if not named.endswith(".py"):
+            raise ValueError(f"the record was made with the Python scenario {recorded}, whose programs it "
+                             f"does not contain: name the file to run them with --scenario FILE.py "
+                             f"(a record never runs code by itself)")
+        return load_scenario(named, 1).programs
 
     def _forensics_files(self) -> list:
         def zombie_report() -> dict:

@@ -242,3 +242,25 @@ def test_a_program_that_never_awaits_is_killed_and_the_rest_runs_on(tmp_path):
         kernel.check_invariants()
     finally:
         simulation.stop()
+
+
+def test_a_record_never_runs_code_by_itself(tmp_path):
+    """A record names the Python scenario it was made with; replaying it runs that file's code
+    only when the person replaying names the file on the command line."""
+    import subprocess
+    import sys
+
+    marker = tmp_path / "ran"
+    scenario = tmp_path / "mine.py"
+    scenario.write_text(f"open({str(marker)!r}, 'a').write('x')\nSCENARIO = 'spawn one ppid=0'\n")
+    record = tmp_path / "run.jsonl"
+    cli = [sys.executable, "-m", "procsim.cli", "run", "--seconds", "0.2"]
+    assert subprocess.run(cli + ["--scenario", str(scenario), "--record", str(record)]).returncode == 0
+    marker.unlink()
+    refused = subprocess.run(cli + ["--replay", str(record)], capture_output=True, text=True)
+    assert refused.returncode != 0 and "a record never runs code by itself" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert not marker.exists()
+    named = subprocess.run(cli + ["--replay", str(record), "--scenario", str(scenario)], capture_output=True, text=True)
+    assert named.returncode == 0, named.stderr
+    assert marker.exists()
