@@ -28,7 +28,7 @@ from .kernel_event import KernelEvent
 from .memory_manager import MemoryManager
 from .object_registry import ObjectRegistry
 from .page_fault_response import PageFaultResponse
-from .physical_page import PAGE_SIZE, page_round_up
+from .physical_page import PAGE_SIZE, page_count_for, page_round_up
 from .private_inode_vm_object import PrivateInodeVMObject
 from .process import Process, ProcessState
 from .ram_file_system import RamFileSystem
@@ -101,6 +101,7 @@ class Kernel:
         self.idle_time = 0
         self.colonel = Process(self.registry, 0, 0, "colonel", kernel=True)
         self.colonel.lifetime_ref = adopt_ref(self.colonel, "kernel (the colonel never dies)")
+        self.colonel.registered = True  # the kernel itself: never in the process table
         self.colonel.thread.state = "Running"  # type: ignore[union-attr]
         self._log(f"procsim kernel: {self.mm.total} physical pages, orphan policy {orphan_policy}")
 
@@ -214,6 +215,10 @@ class Kernel:
                 raise KernelError(errno.EAGAIN, f"process limit {self.max_processes} reached")
             if not 0 < stack_pages <= 1 << 20:
                 raise KernelError(errno.EINVAL, "bad stack size")
+            exe = self.files.find(f"/bin/{name}")
+            # All-or-nothing: every check that can fail runs before anything is taken (the text's
+            # page slots too, or a refused text would leave a PID used and a stack committed).
+            self.mm.check_slots(stack_pages + (max(1, page_count_for(exe.size)) if exe is not None else 0))
             stack = AnonymousVMObject.try_create_with_size(self.mm, stack_pages * PAGE_SIZE,
                                                            AllocationStrategy.RESERVE)
             pid = self._allocate_pid()
@@ -222,7 +227,6 @@ class Kernel:
             stack_ref = adopt_ref(stack, f"stack region of PID {pid}")
             stack_base = process.space.allocate_range(stack.size, STACK_TOP - stack.size)
             process.space.add(Region(stack_base, stack.size, stack_ref, stack=True, mmap=False, name="Stack"))
-            exe = self.files.find(f"/bin/{name}")
             if exe is not None:
                 process.executable = exe.path
                 text_ref = adopt_ref(PrivateInodeVMObject(self.mm, exe), f"text region of PID {pid}")
@@ -247,6 +251,7 @@ class Kernel:
         return pid
 
     def _register(self, process: Process) -> None:
+        process.registered = True
         process.on_destroyed = self._process_destroyed
         process.lifetime_ref = adopt_ref(process, "own lifetime (released at finalize)")
         process.thread_ref = process.ref("main thread")
@@ -770,6 +775,9 @@ class Kernel:
                     assert process.ref_count >= 1
                 for child in process.children:
                     assert self.processes[child].ppid == pid, f"child {child} of {pid} has another parent"
+            for process in self.registry.of_kind(Process):
+                # a Process that never entered the table is what a half-done spawn or fork leaves
+                assert process.registered, f"process {process.pid} ({process.name}) alive but never registered"
 
     def shutdown(self) -> None:
         """Kill every process, reap them all and release the file table (leak checks use this)."""

@@ -41,6 +41,7 @@ class Process(RefCounted, Weakable):
         self.cmdline = cmdline if cmdline is not None else [name]
         self.environ = environ if environ is not None else []
         self.executable = executable
+        self.registered = False  # set when it enters the process table
         self.cwd = cwd
         self.root = "/"
         self.tty = "notty" if kernel else "/dev/tty0"

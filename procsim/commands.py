@@ -227,7 +227,7 @@ class CommandInterpreter:
             raise error
         text = canonical(parsed.words)
         if parsed.name == "tick" and self.clock is not None:
-            return self._tick(parsed, lambda: self._record(text, source))
+            return self._tick(parsed, text, source)
         if parsed.name in CLOCK_COMMANDS:
             self._record(text, source)
             return command(parsed)
@@ -392,14 +392,14 @@ class CommandInterpreter:
         self.kernel.tick(self._tick_seconds(p))
         return ""
 
-    def _tick(self, p: Parsed, record: Callable[[], None]) -> str:
+    def _tick(self, p: Parsed, text: str, source: str) -> str:
         try:
             seconds = self._tick_seconds(p)
         except KernelError as e:
-            self._record(" ".join(p.args), "ctl", error=e)
+            self._record(text, source, error=e)
             raise
         assert self.clock is not None
-        self.clock.tick(seconds, before=record)
+        self.clock.tick(seconds, before=lambda: self._record(text, source))
         return ""
 
     def pause(self, p: Parsed) -> str:

@@ -198,3 +198,18 @@ def test_runaway_creation_ends_with_eagain_or_enomem_not_a_host_oom():
             kernel.fork(parent)
     assert e.value.errno == errno.EAGAIN and len(kernel.processes) == 50
     kernel.check_invariants()
+
+
+def test_a_spawn_refused_by_the_page_slot_cap_changes_nothing():
+    """Every syscall is all-or-nothing: the text's page slots are checked before a PID is used or
+    the stack committed, and the invariant check would see a Process left behind."""
+    kernel = Kernel(1 << 24)
+    kernel.spawn("SystemServer")
+    stack_pages = 8
+    kernel.mm.max_slots = kernel.mm.slots_in_use + stack_pages + 1   # the stack fits, Shell's text does not
+    before = (kernel._next_pid, kernel.mm.committed, kernel.mm.used, len(kernel.registry))
+    with pytest.raises(KernelError) as e:
+        kernel.spawn("Shell", stack_pages=stack_pages)
+    assert e.value.errno == errno.ENOMEM
+    assert (kernel._next_pid, kernel.mm.committed, kernel.mm.used, len(kernel.registry)) == before
+    kernel.check_invariants()

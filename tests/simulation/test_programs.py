@@ -264,3 +264,14 @@ def test_a_record_never_runs_code_by_itself(tmp_path):
     named = subprocess.run(cli + ["--replay", str(record), "--scenario", str(scenario)], capture_output=True, text=True)
     assert named.returncode == 0, named.stderr
     assert marker.exists()
+
+
+def test_a_refused_tick_is_recorded_as_written_with_its_source(simulate):
+    from kernel_model import KernelError
+
+    sim = simulate("")
+    with pytest.raises(KernelError) as e:
+        sim.interpreter.execute("tick -5", source="scenario")
+    assert e.value.errno == 22
+    refused = [e for e in sim.events.lines() if e["event"] == "command" and e.get("error")]
+    assert refused[-1]["line"] == "tick -5" and refused[-1]["source"] == "scenario"
