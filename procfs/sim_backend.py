@@ -50,12 +50,16 @@ class ControlFile(Node):
         lines = [line for line in text.split("\n") if line.strip()]
         if not lines:
             raise ProcFSError(errno.EINVAL, "empty command")
-        results = []
-        for line in lines:
+        results: list[str] = []
+        for number, line in enumerate(lines, 1):
             try:
                 results.append(self.controller.execute(line, caller))
             except KernelError as e:
-                raise ProcFSError(e.errno, e.message) from None
+                # Lines run in order, each atomically; the first that fails stops the write. The
+                # results of the lines already applied come back with its message, never lost.
+                applied = "".join(r + "\n" for r in results if r)
+                where = f"line {number}: " if len(lines) > 1 else ""
+                raise ProcFSError(e.errno, f"{applied}{where}{e.message}") from None
         return "".join(r + "\n" for r in results if r).encode()
 
 

@@ -109,3 +109,17 @@ def test_foreground_says_that_it_serves(tmp_path):
         procsim("umount", str(mnt))
         daemon.wait(30)
     assert daemon.returncode == 0
+
+
+def test_a_write_of_several_lines_stops_at_the_first_failure_and_keeps_the_results(mount_system):
+    mounted = mount_system(scenario="empty", paused=True)
+    commands = mounted.path.parent / "commands"
+    commands.write_text("spawn a ppid=0\nspawn b ppid=0\nfrobnicate\nspawn c ppid=0\n")
+    script = f'exec 3<>"{mounted.path}/sim/ctl"; cat "{commands}" >&3; echo "status $?"; cat <&3'  # one write
+    result = run(["bash", "-c", script])
+    lines = result.stdout.splitlines()
+    assert lines[0] == "status 1"
+    a, b = int(lines[1]), int(lines[2])
+    assert lines[3] == "line 3: unknown command 'frobnicate' (try: help)"
+    names = {p["pid"]: p["name"] for p in json.loads((mounted.path / "all").read_text())["processes"]}
+    assert names.get(a) == "a" and names.get(b) == "b" and "c" not in names.values()
