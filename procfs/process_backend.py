@@ -338,11 +338,12 @@ Target = Callable[[Process], str]
 class FileSpec:
     """What one per-process entry is: a file, a link or a subdirectory, with its mode."""
 
-    __slots__ = ("name", "file_type", "permissions", "content", "target", "directory", "pins_memory")
+    __slots__ = ("name", "file_type", "permissions", "content", "target", "directory", "pins_memory",
+                 "ptrace_read")
 
     def __init__(self, name: str, file_type: int, permissions: int, *, content: Content | None = None,
                  target: Target | None = None, directory: "type[ProcessSubdirectory] | None" = None,
-                 pins_memory: bool = False) -> None:
+                 pins_memory: bool = False, ptrace_read: bool = False) -> None:
         self.name = name
         self.file_type = file_type
         self.permissions = permissions
@@ -352,6 +353,9 @@ class FileSpec:
         # Linux's open of environ takes a reference to the address space (proc_mem_open); a read
         # after the process died finds it empty and returns 0 bytes instead of an error.
         self.pins_memory = pins_memory
+        # Linux lets only who may ptrace the process read it (PTRACE_MODE_READ: root, or the same
+        # uid), whatever the mode bits say: maps, smaps, smaps_rollup, fdinfo/.
+        self.ptrace_read = ptrace_read
 
 
 def _exe_target(p: Process) -> str:
@@ -488,9 +492,18 @@ class ProcessEntry(Component):
         directory = self.directory()
         return directory is None or directory.process is None
 
+    def check_ptrace_read(self, caller: Caller) -> None:
+        """EACCES unless the caller could ptrace the process (Linux only; root may always)."""
+        if self.spec.ptrace_read and self.personality == LINUX and caller.uid != 0:
+            directory = self.directory()
+            process = directory.process if directory is not None else None
+            if process is not None and caller.uid != process.uid:
+                raise ProcFSError(errno.EACCES, "not permitted to trace this process")
+
     def read(self, caller: Caller) -> bytes:
         if self.spec.content is None:
             return super().read(caller)
+        self.check_ptrace_read(caller)
         kernel = self.kernel
         if kernel is None:  # a host-caller view: nothing to lock, nothing changes
             return self.spec.content(ProcessView(self.process(), None))
@@ -632,6 +645,14 @@ class FdInfoDirectory(FdDirectory):
     def check_attributes(self) -> None:
         pass
 
+    def list(self, caller: Caller) -> Iterable[tuple[str, int]]:
+        self.check_ptrace_read(caller)
+        return super().list(caller)
+
+    def lookup(self, name: str, caller: Caller) -> Node:
+        self.check_ptrace_read(caller)
+        return super().lookup(name, caller)
+
     def entry(self, process: Process, name: str) -> Node:
         number = int(name)
         fd = process.fds[number]
@@ -691,11 +712,11 @@ _LINUX_ENTRIES = [
     FileSpec("statm", REG, 0o444, content=ProcessView.statm),
     FileSpec("cmdline", REG, 0o444, content=ProcessView.cmdline),
     FileSpec("comm", REG, 0o644, content=_comm),  # Linux lets the owner rename; procsim refuses writes
-    FileSpec("maps", REG, 0o444, content=ProcessView.maps),
-    FileSpec("smaps", REG, 0o444, content=ProcessView.smaps),
-    FileSpec("smaps_rollup", REG, 0o444, content=ProcessView.smaps_rollup),
+    FileSpec("maps", REG, 0o444, content=ProcessView.maps, ptrace_read=True),
+    FileSpec("smaps", REG, 0o444, content=ProcessView.smaps, ptrace_read=True),
+    FileSpec("smaps_rollup", REG, 0o444, content=ProcessView.smaps_rollup, ptrace_read=True),
     FileSpec("io", REG, 0o400, content=ProcessView.io),
-    FileSpec("fdinfo", DIR, 0o555, directory=FdInfoDirectory),
+    FileSpec("fdinfo", DIR, 0o555, directory=FdInfoDirectory, ptrace_read=True),
     FileSpec("environ", REG, 0o400, content=ProcessView.environ, pins_memory=True),
     FileSpec("task", DIR, 0o555, directory=TaskDirectory),
 ]

@@ -93,14 +93,23 @@ class SwitchFile(Node):
 
 
 class LiveFile(Node):
-    """A growing file read in place (`sim/events`): `tail -f` polls its size and reads on."""
+    """A growing file read in place (`sim/events`): `tail -f` polls its size and reads on.
+
+    The event log holds every command line the simulation ran, which `/PID/cmdline` may hide from
+    other users: it is the mount owner's alone (0400)."""
 
     live = True
+    permissions = 0o400
 
-    def __init__(self, name: str, read_at: Callable[[int, int], bytes], size: Callable[[], int]) -> None:
+    def __init__(self, name: str, read_at: Callable[[int, int], bytes], size: Callable[[], int],
+                 owner_uid: int = 0, owner_gid: int = 0) -> None:
         self.name = name
         self._read_at = read_at
         self._size = size
+        self._owner = (owner_uid, owner_gid)
+
+    def owner(self) -> tuple[int, int]:
+        return self._owner
 
     def read(self, caller: Caller) -> bytes:
         return b""

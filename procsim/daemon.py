@@ -94,7 +94,7 @@ class Simulation:
         self.bugs = BugSwitches(self.registry, self.runner)
         self.runner.bugs = self.bugs
         self.sim_directory = build_sim_directory(self.interpreter, os.getuid(), os.getgid(), [
-            LiveFile("events", self.events.read, lambda: self.events.size),
+            LiveFile("events", self.events.read, lambda: self.events.size, os.getuid(), os.getgid()),
             *self._forensics_files(),
             GlobalDirectory("bugs", [GlobalFile("README", lambda c: bugs_readme().encode())] + [
                 SwitchFile(name, partial(self.bugs.get, name), partial(self.bugs.set, name), os.getuid(), os.getgid())

@@ -100,3 +100,23 @@ def test_names_that_are_not_utf8_are_enoent_and_leave_no_log(mount_system):
             expect(errno.ENOENT, os.stat, root + b"/" + name)
     assert os.stat(root + b"/1").st_mode  # the mount still answers
     assert mounted.log().strip() == "", mounted.log()[-2000:]
+
+
+def test_other_users_are_denied_what_linux_denies_them(public_mount_system):
+    """Linux checks ptrace access, not only the mode bits, for maps, smaps, smaps_rollup and
+    fdinfo/: another user gets EACCES for root's processes, as on the host's own /proc; the event
+    log (every command line) is the mount owner's alone."""
+    system = public_mount_system(scenario="empty", personality="linux", extra_args=["--allow-other"])
+    m = system.path
+    mine = system.spawn("nobodys", uid=65534, gid=65534)
+    for name in ("maps", "smaps", "smaps_rollup"):
+        host = as_nobody("cat", f"/proc/1/{name}")
+        ours = as_nobody("cat", f"{m}/1/{name}")
+        assert "Permission denied" in host.stderr and "Permission denied" in ours.stderr, (name, host, ours)
+        assert as_nobody("cat", f"{m}/{mine}/{name}").returncode == 0, name
+    host = as_nobody("ls", "/proc/1/fdinfo")
+    ours = as_nobody("ls", f"{m}/1/fdinfo")
+    assert "Permission denied" in host.stderr and "Permission denied" in ours.stderr, (host, ours)
+    assert as_nobody("ls", f"{m}/{mine}/fdinfo").returncode == 0
+    assert "Permission denied" in as_nobody("cat", f"{m}/sim/events").stderr
+    assert system.path.joinpath("sim", "events").read_text()  # the owner reads it
