@@ -135,3 +135,14 @@ def test_a_program_that_never_awaits_does_not_wedge_the_mount(mount_system, tmp_
     os.kill(mounted.daemon.pid, signal.SIGTERM)
     assert mounted.daemon.wait(60) == 0
     assert wait_unmounted(mounted.path)
+
+
+def test_the_daemon_serves_and_simulates_in_one_thread(mount_system):
+    """FUSE requests, the clock, programs and ctl commands all run in the daemon's one trio loop:
+    no thread of its own ever touches the kernel model. (Worker threads appear only to wait for
+    the kernel to drop cached names, holding nothing but inode numbers.)"""
+    mounted = mount_system(scenario="default")           # programs running, the clock moving
+    for _ in range(20):
+        (mounted.path / "1" / "status").read_text()
+        mounted.ctl("tick 0.1")
+    assert os.listdir(f"/proc/{mounted.daemon.pid}/task") == [str(mounted.daemon.pid)]
