@@ -7,13 +7,16 @@ may define `PROGRAMS`, a dict of name -> `async def program(ctx)` usable as `pro
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import re
 import shlex
+import signal
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from typing import Callable
+from typing import Callable, Iterator
 
 from kernel_model import Kernel, KernelError
 
@@ -194,6 +197,34 @@ def substitute_variables(line: str, variables: dict[str, str]) -> str:
     return "".join(out)
 
 
+#: Real seconds a Python scenario may take to load (define SCENARIO and PROGRAMS).
+LOAD_BUDGET = 5.0
+
+
+class ScenarioTimeout(ValueError):
+    """A Python scenario did not finish loading in time."""
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float, message: str) -> Iterator[None]:
+    """Raise ScenarioTimeout(message) in the code running after `seconds` (main thread only:
+    elsewhere, no limit -- signals reach only the main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expired(signum: int, frame: object) -> None:
+        raise ScenarioTimeout(message)
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def load_scenario(name_or_path: str, processes: int = 1000) -> Scenario:
     if name_or_path == "scale":
         return Scenario(f"# scale: {processes} processes, built directly\n", memory=scale_memory_bytes(processes),
@@ -209,7 +240,8 @@ def load_scenario(name_or_path: str, processes: int = 1000) -> Scenario:
                                 f"(built-in: {', '.join(sorted(BUILTIN))})")
     if path.suffix == ".py":
         namespace: dict = {"__name__": "procsim_scenario", "__file__": str(path)}
-        exec(compile(path.read_text(), str(path), "exec"), namespace)
+        with time_limit(LOAD_BUDGET, f"{path}: loading it took more than {LOAD_BUDGET:g} s (a loop at module level?)"):
+            exec(compile(path.read_text(), str(path), "exec"), namespace)
         if "SCENARIO" not in namespace:
             raise ValueError(f"{path}: a Python scenario must define SCENARIO (a command script)")
         return Scenario(namespace["SCENARIO"], dict(namespace.get("PROGRAMS", {})))
