@@ -26,6 +26,7 @@ import functools
 from collections import Counter
 import itertools
 import logging
+import math
 import os
 import stat
 import time
@@ -51,6 +52,8 @@ log = logging.getLogger("procsim.fuse")
 CACHED = 300.0
 UNCACHED = 0.0
 LEAF_ATTRIBUTES = 1.0
+#: When names handed out in a dead directory are taken back once more (seconds after the first).
+RETAKE_AFTER = (0.1, 1.0)
 
 
 def mount_options(allow_other: bool = False) -> set[str]:
@@ -276,14 +279,27 @@ class ProcFSOperations(pyfuse3.Operations):
         An orphaned directory is freed when the kernel forgets its inode, and a name below it
         that the kernel keeps (a listing in a `cd`-ed shell creates one per child) would pin it
         until memory pressure: timeouts of 0 do not unhash a name within the same jiffy.  The
-        names are dropped after the request that created them was answered, never inside it."""
+        names are dropped after the request that created them was answered, never inside it,
+        and again a moment later while the directory lives: a walk still in progress when a
+        name was dropped may leave a child below it (`ls fd/0` leaves a negative `0`)."""
+        retries: list[tuple[float, list[tuple[int, str | None]]]] = []
         while True:
             self._later_added = trio.Event()
             if not self._later:
-                await self._later_added.wait()
-            batch, self._later = self._later, []
-            self.invalidations += len(batch)
-            await trio.to_thread.run_sync(_invalidate, batch)
+                wait = min(deadline for deadline, _ in retries) - trio.current_time() if retries else math.inf
+                with trio.move_on_after(max(0.0, wait)):
+                    await self._later_added.wait()
+            now = trio.current_time()
+            fresh, self._later = self._later, []
+            due = [batch for deadline, batch in retries if deadline <= now]
+            retries = [(deadline, batch) for deadline, batch in retries if deadline > now]
+            again = [(ino, name) for batch in due for ino, name in batch if self.inodes.get(ino) is not None]
+            if fresh:
+                retries += [(now + delay, fresh) for delay in RETAKE_AFTER]
+            batch = fresh + again
+            if batch:
+                self.invalidations += len(batch)
+                await trio.to_thread.run_sync(_invalidate, batch)
 
     async def _after_access(self, operation: str, entry: InodeEntry) -> None:
         """Fire the race triggers waiting for this access (`after open|readdir PATH ...`)."""
@@ -304,6 +320,8 @@ class ProcFSOperations(pyfuse3.Operations):
         except ProcFSError as e:
             if e.errno == errno.ENOENT and self._absence_is_stable(parent):
                 return self._absent(parent, text)
+            if e.errno == errno.ENOENT and belongs_to_a_dead_process(parent.node):
+                self._handed_out_in_dead_directory(parent, text)  # the kernel keeps a negative name
             raise
         attributes = self._attributes(entry)
         self.inodes.count(entry)
