@@ -117,3 +117,45 @@ def test_a_program_that_raises_kills_only_its_own_process(mount_system):
     assert "program crasher raised RuntimeError: simulated bug in a user program" in (mounted.path / "dmesg").read_text()
     assert mounted.ctl("check") == "ok"
     json.loads((mounted.path / "all").read_text())
+
+
+def _hammer(root: str, stop, done: list) -> None:
+    """stat and read the mount until told to stop (or until it is gone: every error is expected)."""
+    while not stop.is_set():
+        try:
+            os.stat(f"{root}/1/status")
+            with open(f"{root}/1/stat", "rb") as f:
+                f.read()
+            done.append(1)
+        except OSError:
+            if not is_mounted(root):
+                return
+
+
+def test_sigkill_under_readers_never_leaves_a_dead_mount(mount_system, record_figure):
+    """30 rounds: 4 readers hammer the mount, the daemon is SIGKILLed; libfuse's auto_unmount
+    helper must remove the mount every time (no 'Transport endpoint is not connected')."""
+    import threading
+
+    from ..conftest import wait_until
+
+    rounds, dead = 30, []
+    for number in range(rounds):
+        mounted = mount_system(scenario="empty", paused=True)
+        root, stop, done = str(mounted.path), threading.Event(), []
+        readers = [threading.Thread(target=_hammer, args=(root, stop, done)) for _ in range(4)]
+        for thread in readers:
+            thread.start()
+        wait_until(lambda: len(done) >= 20, what="the readers to get going")
+        os.kill(mounted.daemon.pid, signal.SIGKILL)
+        mounted.daemon.wait(60)
+        wait_until(lambda: not is_mounted(root), timeout=60, what="auto_unmount")
+        stop.set()
+        for thread in readers:
+            thread.join(60)
+        try:
+            os.listdir(root)
+        except OSError as e:
+            dead.append(f"round {number}: {e}")
+    record_figure("SIGKILL under 4 readers", f"{rounds} rounds, dead mounts left: {len(dead)}")
+    assert dead == []
