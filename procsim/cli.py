@@ -21,6 +21,7 @@ from kernel_model import KernelError
 
 from .daemon import Simulation, add_simulation_arguments, option_argv, options_from, serve, tune_gc_for_a_large_heap
 from .commands import parse_size
+from .event_log import read_record
 from .scenarios import BUILTIN, load_scenario
 
 MOUNT_TIMEOUT = 30.0
@@ -89,7 +90,15 @@ def check_options(args: argparse.Namespace) -> str | None:
     if args.processes < 0 or args.max_processes < 1:
         return "--processes and --max-processes must not be negative"
     if args.replay:
-        return None if os.path.isfile(args.replay) else f"{args.replay}: no such record file"
+        if not os.path.isfile(args.replay):
+            return f"{args.replay}: no such record file"
+        if args.record and os.path.realpath(args.record) == os.path.realpath(args.replay):
+            return f"{args.record}: --record would overwrite the record --replay reads"
+        try:
+            read_record(args.replay)
+        except ValueError as e:
+            return str(e)
+        return None
     if args.scenario in ("host", "scale"):
         return None
     try:

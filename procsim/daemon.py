@@ -63,6 +63,8 @@ class Simulation:
 
     def __init__(self, options: MountOptions) -> None:
         self.replay_events: list[dict] = []
+        if options.replay and options.record and os.path.realpath(options.replay) == os.path.realpath(options.record):
+            raise ValueError(f"{options.record}: --record would overwrite the record --replay reads")
         if options.replay:
             header, self.replay_events = read_record(options.replay)
             for key in ("seed", "personality", "orphan_policy", "memory", "processes"):

@@ -88,12 +88,60 @@ class EventLog:
                 self._file = None
 
 
+#: The latest simulated time a record may name (about 11.6 days): replay steps the clock there,
+#: 0.1 s at a time, so a damaged `"time": 1e12` would run practically forever.
+MAX_RECORD_SECONDS = 1_000_000.0
+
+_HEADER_TYPES: dict[str, tuple[type, ...]] = {
+    "scenario": (str,), "scenario_text": (str,), "seed": (int,), "personality": (str,),
+    "orphan_policy": (str, type(None)), "memory": (str,), "processes": (int,)}
+
+
+class RecordError(ValueError):
+    """A record that cannot be replayed: the file, the line and what is wrong with it."""
+
+
 def read_record(path: str | Path) -> tuple[dict, list[dict]]:
-    """The header and the events of a file written with --record."""
-    lines = Path(path).read_text().splitlines()
+    """The header and the events of a file written with --record, checked: every problem is a
+    RecordError naming the file and the line (a record is data from anywhere)."""
+    try:
+        lines = Path(path).read_bytes().decode("utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise RecordError(f"{path}: not a UTF-8 text file") from None
     if not lines:
-        raise ValueError(f"{path}: empty record")
-    header = json.loads(lines[0])
+        raise RecordError(f"{path}: empty record")
+    header = _json_object(path, 1, lines[0])
     if header.get("procsim_record") != 1:
-        raise ValueError(f"{path}: not a procsim record (no header line)")
-    return header, [json.loads(line) for line in lines[1:] if line.strip()]
+        raise RecordError(f"{path}:1: not a procsim record (no header line)")
+    for key, types in _HEADER_TYPES.items():
+        if not isinstance(header.get(key), types) or isinstance(header.get(key), bool):
+            raise RecordError(f"{path}:1: the header's {key!r} is missing or not a {types[0].__name__}")
+    if header["processes"] < 0 or header["seed"] < 0:
+        raise RecordError(f"{path}:1: the header's seed and processes must not be negative")
+    events, last = [], 0.0
+    for number, line in enumerate(lines[1:], 2):
+        if not line.strip():
+            continue
+        event = _json_object(path, number, line)
+        when = event.get("time")
+        if not isinstance(when, (int, float)) or isinstance(when, bool) or not 0 <= when <= MAX_RECORD_SECONDS:
+            raise RecordError(f"{path}:{number}: 'time' must be a number of seconds from 0 to {MAX_RECORD_SECONDS:g}")
+        if when < last:
+            raise RecordError(f"{path}:{number}: 'time' goes back ({when} after {last})")
+        last = float(when)
+        if not isinstance(event.get("event"), str):
+            raise RecordError(f"{path}:{number}: no 'event' name")
+        if event["event"] == "command" and not (isinstance(event.get("line"), str) and isinstance(event.get("source"), str)):
+            raise RecordError(f"{path}:{number}: a command needs a 'line' and a 'source'")
+        events.append(event)
+    return header, events
+
+
+def _json_object(path: str | Path, number: int, line: str) -> dict:
+    try:
+        value = json.loads(line)
+    except ValueError as e:  # JSONDecodeError
+        raise RecordError(f"{path}:{number}: not JSON ({getattr(e, 'msg', e)})") from None
+    if not isinstance(value, dict):
+        raise RecordError(f"{path}:{number}: not a JSON object")
+    return value

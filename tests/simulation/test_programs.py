@@ -275,3 +275,47 @@ def test_a_refused_tick_is_recorded_as_written_with_its_source(simulate):
     assert e.value.errno == 22
     refused = [e for e in sim.events.lines() if e["event"] == "command" and e.get("error")]
     assert refused[-1]["line"] == "tick -5" and refused[-1]["source"] == "scenario"
+
+
+@pytest.mark.parametrize("damage, says", [
+    ("", "empty record"),
+    (b"\xff\xfe", "not a UTF-8 text file"),
+    ("{not json", ":1: not JSON"),
+    ('{"procsim_record": 1}', ":1: the header's 'scenario' is missing"),
+    ("HEADER\n[]", ":2: not a JSON object"),
+    ('HEADER\n{"time": 1e12, "event": "tick"}', ":2: 'time' must be a number of seconds"),
+    ('HEADER\n{"time": NaN, "event": "tick"}', ":2: 'time' must be a number"),
+    ('HEADER\n{"time": 2, "event": "x"}\n{"time": 1, "event": "x"}', ":3: 'time' goes back"),
+    ('HEADER\n{"time": 1, "event": "command", "line": 5}', ":2: a command needs a 'line'"),
+    ('HEADER\n{"time": 1}', ":2: no 'event' name"),
+])
+def test_a_damaged_record_is_refused_with_its_file_and_line(tmp_path, damage, says):
+    import subprocess
+    import sys
+
+    header = json.dumps({"procsim_record": 1, "scenario": "empty", "scenario_text": "", "seed": 0,
+                         "personality": "serenity", "orphan_policy": None, "memory": "64M", "processes": 0})
+    record = tmp_path / "damaged.jsonl"
+    if isinstance(damage, bytes):
+        record.write_bytes(damage)
+    else:
+        record.write_text(damage.replace("HEADER", header))
+    before = record.read_bytes()
+    result = subprocess.run([sys.executable, "-m", "procsim.cli", "run", "--replay", str(record), "--seconds", "0"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0 and "Traceback" not in result.stderr, result.stderr
+    assert says in result.stderr and str(record) in result.stderr, result.stderr
+    assert record.read_bytes() == before
+
+
+def test_replay_never_overwrites_the_record_it_reads(tmp_path):
+    import subprocess
+    import sys
+
+    record = tmp_path / "run.jsonl"
+    cli = [sys.executable, "-m", "procsim.cli", "run", "--scenario", "empty", "--seconds", "0.2"]
+    assert subprocess.run(cli + ["--record", str(record)]).returncode == 0
+    before = record.read_bytes()
+    result = subprocess.run(cli + ["--replay", str(record), "--record", str(record)], capture_output=True, text=True)
+    assert result.returncode != 0 and "would overwrite the record" in result.stderr
+    assert record.read_bytes() == before
