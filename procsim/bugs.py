@@ -74,4 +74,7 @@ class BugSwitches:
             self._init_does_not_reap = on
         else:
             raise KeyError(name)
-        self._registry.kernel.log(f"bug switch {name} {'on' if on else 'off'}")
+        kernel = self._registry.kernel
+        with kernel.lock:
+            kernel.emit("bug_switch", name=name, on=on)  # recorded: a replay flips it at the same time
+        kernel.log(f"bug switch {name} {'on' if on else 'off'}")

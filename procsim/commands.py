@@ -208,6 +208,7 @@ class CommandInterpreter:
         self._trigger_ids = 0
         self._triggers_lock = threading.Lock()  # protects _triggers
         self._watched: frozenset[str] = frozenset()
+        self.replaying = False  # set while a record is replayed
 
     def execute(self, line: str, caller: object = None, source: str = "ctl") -> str:
         """Run one command line; returns its result text (no trailing newline).
@@ -440,6 +441,8 @@ class CommandInterpreter:
         path = "/" + "/".join(part for part in words[1].split("/") if part)
         with self._triggers_lock:
             self._trigger_ids += 1
+            if self.replaying:  # a replay re-runs what the trigger ran, as recorded: it never fires again
+                return str(self._trigger_ids)
             self._triggers.append((self._trigger_ids, words[0], path, command))
             self._triggers_changed()
             return str(self._trigger_ids)

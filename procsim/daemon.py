@@ -30,7 +30,7 @@ from procfs.sim_backend import LiveFile, SwitchFile, build_sim_directory
 from . import forensics
 from .bugs import BUGS, BugSwitches
 from .commands import CommandInterpreter, parse_size
-from .event_log import EventLog, read_record
+from .event_log import EventLog, RecordError, read_record
 from .programs import BUILTIN_PROGRAMS
 from .runner import SimulationRunner
 from .scenarios import Scenario, load_scenario, run_scenario
@@ -144,18 +144,40 @@ class Simulation:
         self.runner.paused = self.options.paused
 
     def replay(self) -> None:
-        """Re-run the recorded control-file commands at their simulated times."""
-        self.runner.replaying = True
-        for event in self.replay_events:
-            if event["event"] == "command" and event.get("source") in ("ctl", "trigger"):
-                self.runner.advance_to_ns(round(event["time"] * 1e9))
-                try:
-                    self.interpreter.execute(event["line"], source=event["source"])
-                except KernelError:
-                    pass  # it failed the first time too: the record says so
-        if self.replay_events:
-            self.runner.advance_to_ns(round(self.replay_events[-1]["time"] * 1e9))
-        self.runner.replaying = False
+        """Re-run what was recorded from outside the kernel -- control-file commands, the commands
+        race triggers ran, bug-switch flips -- at their simulated times, and stop at the first
+        command whose result differs from the recorded one (the runs have diverged)."""
+        self.runner.replaying = self.interpreter.replaying = True
+        try:
+            for event in self.replay_events:
+                kind = event["event"]
+                if kind == "bug_switch":
+                    if event.get("name") not in BUGS or not isinstance(event.get("on"), bool):
+                        raise RecordError(f"{self.options.replay}:{event['_line']}: not a bug switch flip")
+                    self.runner.advance_to_ns(round(event["time"] * 1e9))
+                    self.bugs.set(event["name"], event["on"])
+                elif kind == "command" and event.get("source") in ("ctl", "trigger"):
+                    self.runner.advance_to_ns(round(event["time"] * 1e9))
+                    self._replay_command(event)
+            if self.replay_events:
+                self.runner.advance_to_ns(round(self.replay_events[-1]["time"] * 1e9))
+        finally:
+            self.runner.replaying = self.interpreter.replaying = False
+
+    def _replay_command(self, event: dict) -> None:
+        try:
+            got = ("result", self.interpreter.execute(event["line"], source=event["source"]))
+        except KernelError as e:
+            got = ("error", e.name)
+        if "error" in event:
+            recorded = ("error", event["error"])
+        elif "result" in event:
+            recorded = ("result", event["result"])
+        else:
+            recorded = ("result", got[1]) if got[0] == "result" else ("result", "(success)")
+        if got != recorded:
+            raise RecordError(f"{self.options.replay}:{event['_line']}: the replay diverged at {event['line']!r}: "
+                              f"recorded {recorded[0]} {recorded[1]!r}, replayed {got[0]} {got[1]!r}")
 
     def stop(self) -> None:
         self.runner.stop()

@@ -133,7 +133,7 @@ def read_record(path: str | Path) -> tuple[dict, list[dict]]:
             raise RecordError(f"{path}:{number}: no 'event' name")
         if event["event"] == "command" and not (isinstance(event.get("line"), str) and isinstance(event.get("source"), str)):
             raise RecordError(f"{path}:{number}: a command needs a 'line' and a 'source'")
-        events.append(event)
+        events.append({**event, "_line": number})
     return header, events
 
 

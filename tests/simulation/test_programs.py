@@ -319,3 +319,44 @@ def test_replay_never_overwrites_the_record_it_reads(tmp_path):
     result = subprocess.run(cli + ["--replay", str(record), "--record", str(record)], capture_output=True, text=True)
     assert result.returncode != 0 and "would overwrite the record" in result.stderr
     assert record.read_bytes() == before
+
+
+def _record_a_run(tmp_path):
+    record = tmp_path / "live.jsonl"
+    sim = Simulation(MountOptions(scenario="empty", paused=True, record=str(record)))
+    sim.start()
+    try:
+        sim.interpreter.execute("spawn first ppid=0")
+        sim.bugs.set("init_does_not_reap", True)
+        sim.runner.tick(0.5)
+        sim.interpreter.execute("after open /2/stat kill 2 KILL")
+        sim.interpreter.execute("kill 2 KILL", source="trigger")  # as a reader's open would fire it
+        sim.interpreter.execute("spawn second ppid=0")
+    finally:
+        sim.stop()
+    return record
+
+
+def test_a_replay_flips_switches_and_never_fires_a_trigger_twice(tmp_path):
+    record = _record_a_run(tmp_path)
+    replay = Simulation(MountOptions(replay=str(record), paused=True))
+    replay.start()
+    try:
+        assert replay.bugs.get("init_does_not_reap")
+        assert replay.interpreter.execute("triggers") == ""      # it fired live; the replay ran what it ran
+        names = {p.name for p in replay.kernel.processes.values()}
+        assert "second" in names and "first" not in names
+    finally:
+        replay.stop()
+
+
+def test_a_replay_that_diverges_stops_at_the_first_different_result(tmp_path):
+    record = _record_a_run(tmp_path)
+    lines = record.read_text().splitlines()
+    number = next(i for i, line in enumerate(lines) if '"line":"spawn second ppid=0"' in line)
+    lines[number] = lines[number].replace('"result":"3"', '"result":"7"')
+    record.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ValueError) as e:
+        Simulation(MountOptions(replay=str(record), paused=True)).start()
+    assert f"{record}:{number + 1}: the replay diverged at 'spawn second ppid=0'" in str(e.value)
+    assert "recorded result '7', replayed result '3'" in str(e.value)
