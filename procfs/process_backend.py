@@ -214,12 +214,12 @@ class ProcessView:
     def cmdline(self) -> bytes:
         if self.zombie or self.p.is_kernel:
             return b""
-        return "".join(arg + "\0" for arg in self.p.cmdline).encode()
+        return "".join(arg + "\0" for arg in self.p.cmdline).encode("utf-8", "surrogateescape")
 
     def environ(self) -> bytes:
         if self.zombie:
             raise ProcFSError(errno.ESRCH, "zombie has no environment")
-        return "".join(e + "\0" for e in self.p.environ).encode()
+        return "".join(e + "\0" for e in self.p.environ).encode("utf-8", "surrogateescape")
 
     def _map_header(self, r) -> str:
         """The maps line of a region; smaps starts each of its blocks with the same line."""

@@ -75,6 +75,24 @@ def parse_size(text: str) -> int:
     return value
 
 
+def parse_argv(text: str) -> list[str]:
+    """`argv=HEX`: the bytes of a command line as Linux keeps it (arguments each ended by a NUL),
+    in hex -- any byte sequence, exactly. Bytes that are not UTF-8 are kept as surrogates
+    (Python's surrogateescape), so /PID/cmdline gives them back unchanged."""
+    try:
+        raw = bytes.fromhex(text)
+    except ValueError:
+        raise syntax(f"argv must be hex digits, not {text[:40]!r}") from None
+    if not raw.endswith(b"\0"):
+        raise syntax("argv must end with a NUL (00): each argument ends with one")
+    return [arg.decode("utf-8", "surrogateescape") for arg in raw[:-1].split(b"\0")]
+
+
+def argv_hex(args: list[str]) -> str:
+    """The inverse of parse_argv."""
+    return b"".join(arg.encode("utf-8", "surrogateescape") + b"\0" for arg in args).hex()
+
+
 def parse_signal(text: str) -> int:
     if text.isascii() and text.lstrip("-").isdigit():
         return int(text)
@@ -253,12 +271,16 @@ class CommandInterpreter:
 
     # -- process commands ------------------------------------------------------------------------
     def spawn(self, p: Parsed) -> str:
-        _need(p, 1, 1, "spawn NAME [ppid=P] [uid=U] [gid=G] [program=PROG] [cmdline=...]")
-        _only(p, {"ppid", "uid", "gid", "program", "cmdline"})
+        _need(p, 1, 1, "spawn NAME [ppid=P] [uid=U] [gid=G] [program=PROG] [cmdline=...|argv=HEX]")
+        _only(p, {"ppid", "uid", "gid", "program", "cmdline", "argv"})
         program = p.options.get("program", "")
         if program and not self._program_exists(program):
             raise syntax(f"unknown program {program!r}")
+        if "cmdline" in p.options and "argv" in p.options:
+            raise syntax("give cmdline= or argv=, not both")
         cmdline = split_words(p.options["cmdline"], comments=False) if "cmdline" in p.options else None
+        if "argv" in p.options:
+            cmdline = parse_argv(p.options["argv"])
         ppid = parse_int(p.options["ppid"], "ppid") if "ppid" in p.options else None
         uid = parse_int(p.options.get("uid", "0"), "uid")
         gid = parse_int(p.options["gid"], "gid") if "gid" in p.options else None

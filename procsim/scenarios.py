@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import re
-import shlex
 import signal
 import threading
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from typing import Callable, Iterator
 
 from kernel_model import Kernel, KernelError
 
-from .commands import CommandInterpreter
+from .commands import CommandInterpreter, argv_hex
 from .program_context import Program
 
 DEFAULT = """\
@@ -106,7 +105,17 @@ def scale_memory_bytes(processes: int) -> int:
     return (processes * (PAGES_PER_SCALE_PROCESS + 8) + 65536) * 4096
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+MAX_ARGV_HEX = 3600  # of a scenario line's 4096 characters
+
+
+def _cut_argv(argv: str) -> str:
+    """A hex argv cut to MAX_ARGV_HEX, ending with a NUL (00) at a byte boundary."""
+    cut = argv[:MAX_ARGV_HEX - 2]
+    cut = cut[:len(cut) - len(cut) % 2]
+    end = cut.rfind("00", 0)
+    while end > 0 and end % 2:
+        end = cut.rfind("00", 0, end)
+    return (cut[:end + 2] if end > 0 else cut) + ("" if end > 0 else "00")
 
 
 def host(fraction: int = 4) -> tuple[str, int]:
@@ -137,13 +146,15 @@ def host_text(procs: list[dict], memory: int, fraction: int = 4) -> str:
     lines, known = [], {}
     for info in procs:
         name = re.sub(r"[^A-Za-z0-9_.:-]", "_", info["name"])[:60] or "proc"
-        # A scenario is one command per line: control characters (a `bash -c` script's
-        # newlines) show as `?`, as ps shows them.
-        args = [_CONTROL.sub("?", a)[:120] for a in (info["cmdline"] or [name])][:12]
-        cmdline = shlex.quote(shlex.join(args))
+        # The command line goes in as its bytes, in hex (argv=): any byte a Linux process may
+        # have in its arguments comes back from /PID/cmdline unchanged. Only a command line
+        # longer than a scenario line can hold is cut, at an argument's end where it can be.
+        argv = argv_hex(info["cmdline"] or [name])
+        if len(argv) > MAX_ARGV_HEX:
+            argv = _cut_argv(argv)
         parent = f" ppid=${known[info['ppid']]}" if info["ppid"] in known else ""
         var = f"p{info['pid']}"
-        lines.append(f"{var} = spawn {name}{parent} uid={info['uids'].real} cmdline={cmdline}")
+        lines.append(f"{var} = spawn {name}{parent} uid={info['uids'].real} argv={argv}")
         known[info["pid"]] = var
         pages = int(resident[info["pid"]] * scale)
         if pages:
@@ -251,7 +262,7 @@ def load_scenario(name_or_path: str, processes: int = 1000) -> Scenario:
 def run_scenario(text: str, interpreter: CommandInterpreter) -> dict[str, str]:
     """Run every line; a failing line raises with its line number."""
     variables: dict[str, str] = {}
-    for number, raw in enumerate(text.splitlines(), 1):
+    for number, raw in enumerate(text.split("\n"), 1):  # not splitlines(): U+2028 is not a line end
         line = raw.strip()
         if not line or line.startswith("#"):
             continue

@@ -1,8 +1,11 @@
 """Unmodified psutil reads the mount through PROCFS_PATH; its answers match the kernel's /all."""
 import json
+import os
 
 import psutil
 import pytest
+
+from ..conftest import wait_until
 
 
 @pytest.fixture
@@ -128,3 +131,32 @@ def test_open_files_maps_and_io_match_the_model(ps):
     assert p.memory_full_info().uss == 0
     ps.write(child, heap, "16K")  # the child's copy-on-write breaks the sharing of the heap
     assert maps()["[anon:heap]"].private_dirty == 16384
+
+
+def test_the_host_mirror_keeps_any_argv_a_linux_process_has(mount_system):
+    """A host process whose arguments hold bytes that are not UTF-8, U+2028 and U+0085 (line
+    ends to Python) and an escape: `--scenario host` mounts, /PID/cmdline gives the same bytes
+    back, and psutil's whole scan of the mount works."""
+    import subprocess
+
+    argv = [b"/bin/sh", b"-c", b"sleep 600; :", b"\xff\xfe", "x\u2028y\u0085z".encode(), b"\x1b[31m"]
+    hostile = subprocess.Popen(argv)
+    try:
+        wait_until(lambda: open(f"/proc/{hostile.pid}/cmdline", "rb").read() == b"\0".join(argv) + b"\0",
+                   what="the hostile process to start")
+        mounted = mount_system(scenario="host", paused=True)
+        want = b"\0".join(argv) + b"\0"
+        found = [p for p in os.listdir(mounted.path) if p.isdigit()
+                 and (mounted.path / p / "cmdline").read_bytes() == want]
+        assert found, "the hostile process is not mirrored byte for byte"
+        psutil.process_iter.cache_clear()
+        psutil.PROCFS_PATH = str(mounted.path)
+        try:
+            names = [p.info["cmdline"] for p in psutil.process_iter(["cmdline"])]
+        finally:
+            psutil.PROCFS_PATH = "/proc"
+            psutil.process_iter.cache_clear()
+        assert any(c[2:4] == ["sleep 600; :", "\udcff\udcfe"] for c in names if c)
+    finally:
+        hostile.kill()
+        hostile.wait()

@@ -44,6 +44,11 @@ def test_the_host_mirror_keeps_hostile_command_lines(tmp_path):
         info(40, 1, "bash", ["bash", "-c", "large_limit=0\nif [ \"$HOME\" ]; then echo 'x'; fi"], rss=1 << 20),
         info(41, 40, "we ird(name)", ["a b", "${init}", "\\", "'\"", "\t", "#not a comment"], uid=1000),
         info(42, 999, "orphan", []),
+        # what a Linux process may have: U+2028 and U+0085 (line ends to Python), an escape,
+        # bytes that are not UTF-8 (psutil hands them over as surrogates), heavy quoting
+        info(43, 1, "hostile", ["x\u2028y", "\x85", "\x1b[31m", b"\xff\xfe".decode("utf-8", "surrogateescape"),
+                                "'\"'\"'" * 20, ""]),
+        info(44, 1, "long", ["java", "-cp", "x" * 5000]),
     ]
     path = tmp_path / "host.scenario"
     path.write_text(host_text(procs, memory=64 << 20))
@@ -52,9 +57,15 @@ def test_the_host_mirror_keeps_hostile_command_lines(tmp_path):
     try:
         by_pid = {p.pid: p for p in sim.kernel.processes.values()}
         cmdlines = {p.name: p.cmdline for p in by_pid.values()}
-        assert cmdlines["bash"] == ["bash", "-c", "large_limit=0?if [ \"$HOME\" ]; then echo 'x'; fi"]
-        assert cmdlines["we_ird_name_"] == ["a b", "${init}", "\\", "'\"", "?", "#not a comment"]
+        assert cmdlines["bash"] == ["bash", "-c", "large_limit=0\nif [ \"$HOME\" ]; then echo 'x'; fi"]
+        assert cmdlines["we_ird_name_"] == ["a b", "${init}", "\\", "'\"", "\t", "#not a comment"]
         assert cmdlines["orphan"] == ["orphan"]
+        assert cmdlines["hostile"] == procs[4]["cmdline"]
+        assert cmdlines["long"][:2] == ["java", "-cp"] and len(cmdlines["long"]) == 2  # cut at an argument's end
+        hostile = next(p for p in by_pid.values() if p.name == "hostile")
+        from procfs.process_backend import ProcessView
+        assert ProcessView(hostile, sim.kernel).cmdline() == (
+            "x\u2028y\0\x85\0\x1b[31m\0".encode() + b"\xff\xfe\0" + ("'\"'\"'" * 20).encode() + b"\0\0")
         bash = next(p for p in by_pid.values() if p.name == "bash")
         weird = next(p for p in by_pid.values() if p.name == "we_ird_name_")
         assert weird.ppid == bash.pid and weird.uid == 1000
