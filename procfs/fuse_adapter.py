@@ -52,6 +52,8 @@ log = logging.getLogger("procsim.fuse")
 CACHED = 300.0
 UNCACHED = 0.0
 LEAF_ATTRIBUTES = 1.0
+#: The longest a write that goes in steps (a ctl `tick`) holds the loop before readers are answered.
+STEP_SLICE = 0.02
 #: When names handed out in a dead directory are taken back once more (seconds after the first).
 RETAKE_AFTER = (0.1, 1.0)
 
@@ -126,6 +128,7 @@ class ProcFSOperations(pyfuse3.Operations):
         self._later: list[tuple[int, str | None]] = []
         self._later_added: trio.Event | None = None
         self._listings_in_progress: Counter[int] = Counter()  # READDIR handlers waiting, by inode
+        self._writing = trio.Lock()  # writes that go in steps run one at a time
 
     # -- plumbing --------------------------------------------------------------------------------
     def caller(self, ctx: pyfuse3.RequestContext) -> Caller:
@@ -482,7 +485,7 @@ class ProcFSOperations(pyfuse3.Operations):
         is read back from the same open file, from where the write left the position."""
         handle = self._handle(fh)
         try:
-            handle.content = handle.node.write(handle.caller, buf)
+            handle.content = await self._written(handle, buf)
             handle.result_offset = off + len(buf)
         except ProcFSError as e:
             handle.content = f"{e.strerror}\n".encode()
@@ -492,6 +495,27 @@ class ProcFSOperations(pyfuse3.Operations):
             await self.drop_stale()
             await self.uncache_watched_listings()
         return len(buf)
+
+    async def _written(self, handle: Handle, buf: bytes) -> bytes:
+        """Run a write. Writes run one at a time (a switch flipped in the middle of a tick could
+        not be replayed there). One that goes in steps (a ctl write with a long tick) lets the
+        loop answer readers every STEP_SLICE seconds, once the kernel has dropped what the steps
+        so far made stale."""
+        async with self._writing:
+            steps = getattr(handle.node, "write_steps", None)
+            if steps is None:
+                return handle.node.write(handle.caller, buf)
+            run = steps(handle.caller, buf)
+            slice_end = trio.current_time() + STEP_SLICE
+            while True:
+                try:
+                    next(run)
+                except StopIteration as done:
+                    return done.value
+                if trio.current_time() >= slice_end:
+                    await self.drop_stale()
+                    await trio.sleep(0)  # readers are answered here, between two steps
+                    slice_end = trio.current_time() + STEP_SLICE
 
     @answers_errno
     async def release(self, fh: int) -> None:

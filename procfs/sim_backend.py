@@ -8,7 +8,7 @@ bits say so and `default_permissions` makes the kernel enforce them.
 from __future__ import annotations
 
 import errno
-from typing import Callable, Protocol
+from typing import Callable, Generator, Protocol
 
 from kernel_model import KernelError
 
@@ -19,6 +19,7 @@ MAX_CTL_WRITE = 64 * 1024
 
 class Controller(Protocol):
     def execute(self, line: str, caller: Caller) -> str: ...
+    def execute_steps(self, line: str, caller: Caller) -> Generator[None, None, str]: ...
 
 
 class ControlFile(Node):
@@ -39,6 +40,16 @@ class ControlFile(Node):
         return b""
 
     def write(self, caller: Caller, data: bytes) -> bytes:
+        steps = self.write_steps(caller, data)
+        while True:
+            try:
+                next(steps)
+            except StopIteration as done:
+                return done.value
+
+    def write_steps(self, caller: Caller, data: bytes) -> Generator[None, None, bytes]:
+        """The write, yielding wherever the simulation may let readers in (between the steps of a
+        tick): the FUSE adapter answers other requests there."""
         if caller.uid not in (0, self._owner[0]):
             raise ProcFSError(errno.EACCES, "only the mount owner may drive the simulation")
         if len(data) > MAX_CTL_WRITE:
@@ -53,7 +64,7 @@ class ControlFile(Node):
         results: list[str] = []
         for number, line in enumerate(lines, 1):
             try:
-                results.append(self.controller.execute(line, caller))
+                results.append((yield from self.controller.execute_steps(line, caller)))
             except KernelError as e:
                 # Lines run in order, each atomically; the first that fails stops the write. The
                 # results of the lines already applied come back with its message, never lost.

@@ -13,12 +13,12 @@ import shlex
 import signal
 import threading
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Callable, Generator, Iterator, Protocol
 
 from kernel_model import Kernel, KernelError, mman
 
 MAX_LINE = 4096
-MAX_TICK = 3600  # ~1 s of work at most: a tick blocks the mount's readers while it runs
+MAX_TICK = 3600  # ~1 s of work at most (the mount answers readers between its steps)
 
 
 class Clock(Protocol):
@@ -29,6 +29,9 @@ class Clock(Protocol):
     def pause(self) -> None: ...
     def resume(self) -> None: ...
     def tick(self, seconds: float, before: Callable[[], None] | None = None) -> None: ...
+    def tick_steps(self, seconds: float, before: Callable[[], None] | None = None) -> Iterator[None]: ...
+    @property
+    def advancing(self) -> bool: ...
 
 
 # Commands that drive the clock run outside the step lock: `tick` runs the runner's steps, which
@@ -260,6 +263,24 @@ class CommandInterpreter:
             self._record(text, source, result=result)
         return result
 
+    def execute_steps(self, line: str, caller: object = None, source: str = "ctl") -> Generator[None, None, str]:
+        """`execute`, but a tick yields between simulation steps (the mount answers readers there)."""
+        if self.clock is not None:
+            try:
+                parsed = tokenize(line)
+            except KernelError:
+                parsed = None
+            if parsed is not None and parsed.name == "tick":
+                text = canonical(parsed.words)
+                try:
+                    seconds = self._tick_seconds(parsed)
+                except KernelError as e:
+                    self._record(text, source, error=e)
+                    raise
+                yield from self.clock.tick_steps(seconds, before=lambda: self._record(text, source))
+                return ""
+        return self.execute(line, caller, source)
+
     def _record(self, line: str, source: str, result: str | None = None, error: KernelError | None = None) -> None:
         fields: dict = {"line": line, "source": source}
         if result is not None:
@@ -406,7 +427,6 @@ class CommandInterpreter:
         _only(p)
         seconds = parse_float(p.args[0], "seconds")
         if not 0 <= seconds <= MAX_TICK:
-            # A tick runs inside the FUSE request that wrote it: every reader waits for it.
             raise syntax(f"tick takes 0 to {MAX_TICK} seconds (use several for more)")
         return seconds
 
@@ -476,8 +496,9 @@ class CommandInterpreter:
 
     def on_access(self, operation: str, path: str) -> bool:
         """Called by procfs after a reader's open/readdir: fire the matching triggers, once each.
-        True if any fired."""
-        if not self._triggers:
+        True if any fired.  Not while a tick is under way (the reader was served between two of
+        its steps): a replay could not put the command there, so the trigger waits for the next."""
+        if not self._triggers or (self.clock is not None and self.clock.advancing):
             return False
         with self._triggers_lock:
             due = [t for t in self._triggers if t[1] == operation and t[2] == path]

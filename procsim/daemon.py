@@ -258,7 +258,7 @@ async def _run_clock(simulation: Simulation, operations: "ProcFSOperations") -> 
     step = runner.step_ns / 1e9
     while True:
         await trio.sleep(step / runner.speed)
-        if not runner.paused and not kernel.panicked:
+        if not runner.paused and not kernel.panicked and not runner.advancing:  # a ctl tick moves it itself
             runner.advance(step)
             await operations.drop_stale()
 

@@ -21,7 +21,7 @@ import logging
 import os
 import signal
 import threading
-from typing import TYPE_CHECKING, Any, Callable, Coroutine, Generator
+from typing import TYPE_CHECKING, Any, Callable, Coroutine, Generator, Iterator
 
 from kernel_model import Kernel, KernelError, KernelEvent
 
@@ -145,7 +145,20 @@ class SimulationRunner:
 
     def advance(self, seconds: float, before: Callable[[], None] | None = None) -> None:
         """Move simulated time forward in steps, settling after each one."""
-        if self._advancing:  # a program's syscall cannot move time
+        for _ in self.advance_steps(seconds, before):
+            pass
+
+    def tick_steps(self, seconds: float, before: Callable[[], None] | None = None) -> Iterator[None]:
+        """`tick`, yielding between steps: the daemon answers readers there, so a long tick never
+        holds them for more than a step."""
+        return self.advance_steps(seconds, before)
+
+    @property
+    def advancing(self) -> bool:
+        return self._advancing
+
+    def advance_steps(self, seconds: float, before: Callable[[], None] | None = None) -> Iterator[None]:
+        if self._advancing:  # a program's syscall, or a second tick, cannot move time meanwhile
             raise KernelError(35, "the clock is already advancing")  # EDEADLK
         remaining = int(seconds * NS)
         with self.step_lock:
@@ -158,6 +171,8 @@ class SimulationRunner:
                     self.kernel.tick(dt / NS)
                     self.settle()
                     remaining -= dt
+                    if remaining > 0:
+                        yield
             finally:
                 self._advancing = False
 
