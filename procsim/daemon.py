@@ -15,6 +15,7 @@ import gc
 import logging
 import os
 import signal
+import subprocess
 import sys
 from dataclasses import asdict, dataclass
 from functools import partial
@@ -222,12 +223,36 @@ def serve(options: MountOptions) -> int:
     operations = ProcFSOperations(simulation.registry)
     simulation.sim_directory.add(GlobalFile("requests", lambda caller: operations.request_report().encode()))
     pyfuse3.init(operations, options.mountpoint, mount_options(options.allow_other))
+    start_guardian(options.mountpoint)
     try:
         trio.run(_serve, simulation, operations)
     finally:
         pyfuse3.close(unmount=True)
         simulation.stop()
     return 0
+
+
+def start_guardian(mountpoint: str) -> None:
+    """A process of its own that unmounts this mount if the daemon dies without doing so
+    (procsim/guardian.py says why libfuse's auto_unmount is not enough). It learns of the death
+    through a pipe whose write end only this process holds."""
+    from .guardian import mount_id
+
+    # (never realpath() the mountpoint itself: that would ask this very mount, not serving yet)
+    path = os.path.join(os.path.realpath(os.path.dirname(mountpoint)), os.path.basename(mountpoint))
+    identity = mount_id(path)
+    if identity is None:
+        return
+    read_end, write_end = os.pipe()
+    os.set_inheritable(write_end, False)
+    subprocess.Popen([sys.executable, "-m", "procsim.guardian", path, identity, str(read_end)],
+                     pass_fds=[read_end], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                     stderr=subprocess.DEVNULL, start_new_session=True, cwd="/")
+    os.close(read_end)
+    _GUARDIAN_PIPE.append(write_end)  # held open until this process ends
+
+
+_GUARDIAN_PIPE: list[int] = []
 
 
 async def _serve(simulation: Simulation, operations: "ProcFSOperations") -> None:
