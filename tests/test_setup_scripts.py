@@ -1,0 +1,16 @@
+"""The set-up scripts are idempotent: on a machine that has everything they install nothing.
+
+Under `pipefail`, `ldconfig -p | grep -q` failed now and then (grep -q exits at the first match
+and ldconfig dies of SIGPIPE), so the scripts ran apt-get for nothing -- and failed for a user
+without sudo."""
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_install_system_deps_finds_everything_every_time():
+    for _ in range(20):
+        result = subprocess.run(["bash", str(ROOT / "scripts" / "install-system-deps")], capture_output=True,
+                                text=True, timeout=60)
+        assert result.returncode == 0 and result.stdout == "" and result.stderr == "", result
