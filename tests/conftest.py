@@ -108,6 +108,12 @@ def nothing_left_behind(tmp_path_factory):
     """After the whole run: no procsim mount and no daemon of this session may remain."""
     base = str(tmp_path_factory.getbasetemp())
     yield
+    # the daemons' logs of mounts under this run's temporary directory (procsim mount keeps one
+    # per mountpoint in /tmp/procsim-UID): nothing of a test run stays behind in /tmp
+    logs = Path(tempfile.gettempdir()) / f"procsim-{os.getuid()}"
+    prefix = base.strip("/").replace("/", "_")
+    for log in logs.glob(f"{prefix}*.log") if logs.is_dir() else []:
+        log.unlink(missing_ok=True)
     mounts, daemons = ours_left_behind(base)
     assert mounts == [], f"mounts left behind: {mounts}"
     assert daemons == [], f"daemons left behind: {daemons}"
