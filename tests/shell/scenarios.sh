@@ -11,6 +11,7 @@ for scenario in default empty zombies oom purgeable scale host; do
   [ "$n" -ge 2 ] || fail "$scenario: all lists $n processes"
   $PROCSIM umount "$dir" || fail "umount $scenario"
   rmdir "$dir"
+  rm -f "${TMPDIR:-/tmp}/procsim-$(id -u)/$(echo "${dir#/}" | tr / _).log"   # its daemon's log
   echo "ok - scenario $scenario ($n processes)"
 done
 ok "scenarios"
