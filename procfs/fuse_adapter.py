@@ -246,10 +246,7 @@ class ProcFSOperations(pyfuse3.Operations):
         stale, later = [], []
         for ino, name in self._stale():
             (later if name is not None and self._listings_in_progress[ino] else stale).append((ino, name))
-        if later:
-            self._later.extend(later)
-            if self._later_added is not None:
-                self._later_added.set()
+        self._take_back_later(later)
         if stale:
             self.invalidations += len(stale)
             await trio.to_thread.run_sync(_invalidate, stale)
@@ -272,9 +269,14 @@ class ProcFSOperations(pyfuse3.Operations):
             await trio.to_thread.run_sync(_invalidate, stale)
 
     def _handed_out_in_dead_directory(self, parent: InodeEntry, name: str) -> None:
-        self._later.append((parent.ino, name))
-        if self._later_added is not None:
-            self._later_added.set()
+        self._take_back_later([(parent.ino, name)])
+
+    def _take_back_later(self, names: list[tuple[int, str | None]]) -> None:
+        """Queue names for `drop_later`, which drops them once the current request is answered."""
+        if names:
+            self._later.extend(names)
+            if self._later_added is not None:
+                self._later_added.set()
 
     async def drop_later(self) -> None:
         """A task of the daemon's loop: takes back names handed out inside dead directories.

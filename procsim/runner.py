@@ -236,7 +236,6 @@ class SimulationRunner:
         try:
             awaited = coroutine.send(None)
         except ProgramHung:
-            self._unwatch()
             self._forget(pid)
             process = self.kernel.process(pid)
             if process is not None and process.is_alive and not self.kernel.panicked:
