@@ -13,6 +13,7 @@ it needs before cloning any region.
 from __future__ import annotations
 
 import errno
+import re
 import signal as _signal
 import threading
 from collections import deque
@@ -30,7 +31,7 @@ from .object_registry import ObjectRegistry
 from .page_fault_response import PageFaultResponse
 from .physical_page import PAGE_SIZE, page_count_for, page_round_up
 from .private_inode_vm_object import PrivateInodeVMObject
-from .process import Process, ProcessState
+from .process import NO_TTY, Process, ProcessState
 from .ram_file_system import RamFileSystem
 from .ref_counted import RefPtr, adopt_ref
 from .region import FaultCounts, Region
@@ -193,8 +194,14 @@ class Kernel:
     # ------------------------------------------------------------------------------------------
     def spawn(self, name: str, *, ppid: int | None = None, uid: int = 0, gid: int | None = None,
               cmdline: list[str] | None = None, environ: list[str] | None = None, program: str = "",
-              stack_pages: int = DEFAULT_STACK_PAGES) -> int:
-        """Create a new user process (a fork+exec from the parent's point of view); returns its PID."""
+              stack_pages: int = DEFAULT_STACK_PAGES, tty: str | None = None) -> int:
+        """Create a new user process (a fork+exec from the parent's point of view); returns its PID.
+
+        Sessions as on a real system: a child of a process that has a controlling terminal joins
+        its session, process group and terminal (a command run from a shell); any other process
+        is a daemon, the leader of a session of its own with no terminal and its standard fds on
+        /dev/null.  `tty="tty1"` (or `pts/0`) makes a login session: a session leader whose
+        terminal's foreground group is its own; `tty="none"` makes a daemon whatever the parent."""
         with self.lock:
             self._check_panic()
             if not isinstance(name, str) or not name or len(name) > 255 or any(c in name for c in "\0\n/"):
@@ -215,6 +222,8 @@ class Kernel:
                 raise KernelError(errno.EAGAIN, f"process limit {self.max_processes} reached")
             if not 0 < stack_pages <= 1 << 20:
                 raise KernelError(errno.EINVAL, "bad stack size")
+            terminal = _terminal_path(tty)
+            parent = self.processes.get(ppid)
             exe = self.files.find(f"/bin/{name}")
             # All-or-nothing: every check that can fail runs before anything is taken (the text's
             # page slots too, or a refused text would leave a PID used and a stack committed).
@@ -233,10 +242,17 @@ class Kernel:
                 base = process.space.allocate_range(text_ref.get().size)
                 process.space.add(Region(base, text_ref.get().size, text_ref, writable=False,
                                          executable=True, mmap=False, name=f"{name}: .text"))
-            tty = FileDescription(self.registry, "TTY", "/dev/tty0", seekable=False)
-            process.fds[0] = FdEntry(adopt_ref(tty, f"fd 0 of PID {pid}"))
+            if terminal is None and parent is not None and parent.tty != NO_TTY:
+                process.pgid, process.sid, process.tty = parent.pgid, parent.sid, parent.tty
+            else:
+                process.tty = terminal or NO_TTY
+            if process.tty == NO_TTY:
+                stdio = FileDescription(self.registry, "NullDevice", "/dev/null", seekable=False)
+            else:
+                stdio = FileDescription(self.registry, "TTY", process.tty, seekable=False)
+            process.fds[0] = FdEntry(adopt_ref(stdio, f"fd 0 of PID {pid}"))
             for fd in (1, 2):
-                process.fds[fd] = FdEntry(tty.ref(f"fd {fd} of PID {pid}"))
+                process.fds[fd] = FdEntry(stdio.ref(f"fd {fd} of PID {pid}"))
             process.program = program
             self._register(process)
             self.emit("spawn", pid=pid, ppid=ppid, name=name, uid=uid, program=program)
@@ -802,6 +818,18 @@ def _signal_name(sig: int) -> str:
         return _signal.Signals(sig).name
     except ValueError:
         return str(sig)
+
+
+def _terminal_path(tty: str | None) -> str | None:
+    """The device a `tty=` names (`tty1`, `/dev/pts/0`, `none`), or None for the default."""
+    if tty is None:
+        return None
+    if tty == "none":
+        return NO_TTY
+    name = tty.removeprefix("/dev/")
+    if not re.fullmatch(r"(tty|pts/)[0-9]{1,3}", name):
+        raise KernelError(errno.EINVAL, f"bad tty {tty!r} (ttyN, pts/N or none)")
+    return f"/dev/{name}"
 
 
 def _is_int(value: object) -> bool:

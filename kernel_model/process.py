@@ -20,6 +20,10 @@ if TYPE_CHECKING:
     from .object_registry import ObjectRegistry
 
 
+#: The controlling terminal of a process that has none (SerenityOS's /proc/all spelling).
+NO_TTY = "notty"
+
+
 class ProcessState(IntEnum):
     RUNNING = 0
     DYING = 1
@@ -44,7 +48,7 @@ class Process(RefCounted, Weakable):
         self.registered = False  # set when it enters the process table
         self.cwd = cwd
         self.root = "/"
-        self.tty = "notty" if kernel else "/dev/tty0"
+        self.tty = NO_TTY  # the kernel's spawn gives it its parent's or a login session's terminal
         self.pledge = ""
         self.veil = "None"
         self.unveiled: list[tuple[str, str]] = []

@@ -12,6 +12,7 @@ orphaned, for as long as someone holds it.
 from __future__ import annotations
 
 import errno
+import json
 import os
 import stat
 from dataclasses import dataclass
@@ -20,6 +21,14 @@ from typing import Callable, Iterable
 from kernel_model.object_registry import ObjectRegistry
 from kernel_model.ref_counted import RefCounted
 from kernel_model.weak_ptr import Weakable
+
+
+def json_bytes(value: object) -> bytes:
+    """SerenityOS's compact JSON, as UTF-8 rather than \\u escapes: SerenityOS's JSON parser of
+    2021 reads the bytes and does not join an escaped surrogate pair back into one character.
+    Names that were not UTF-8 (kept as surrogate escapes) go out as their original bytes."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return text.encode("utf-8", "surrogateescape")
 
 
 class ProcFSError(OSError):
@@ -86,6 +95,7 @@ class Node:
     writable = False
     live = False  # a live file is read at the offset asked, not from a snapshot taken at open
     generated = False  # rebuilt by every lookup (fd/3, task/5): no identity to keep an inode for
+    inode_number: int | None = None  # the number the kernel must show (a namespace's), if fixed
 
     def owner(self) -> tuple[int, int]:
         return 0, 0
@@ -106,6 +116,13 @@ class Node:
 
     def read(self, caller: Caller) -> bytes:
         raise ProcFSError(errno.EISDIR if self.is_dir else errno.EINVAL)
+
+    def check_open(self, caller: Caller) -> str | None:
+        """Raise the errno an open for reading answers, for a file whose content is generated
+        later, at the first read (Linux's process files).  Returns what the open pins, if any
+        (process_backend's PIN_MEMORY, PIN_NAMESPACE)."""
+        self.read(caller)
+        return None
 
     def reread(self, caller: Caller) -> bytes:
         """The content for a read of a handle opened earlier (the process may be gone since)."""

@@ -41,7 +41,8 @@ from kernel_model.ref_counted import RefPtr
 from .component import DIR, LNK, Caller, Component, LazyCaller, Node, ProcFSError
 from .host_caller import CallerResolver
 from .inode_table import ROOT_INODE, InodeEntry, InodeTable
-from .process_backend import LINUX, ProcessDirectory, belongs_to_a_dead_process
+from .process_backend import (LINUX, PIN_MEMORY, PIN_NAMESPACE, ProcessDirectory, belongs_to_a_dead_process,
+                              entry_of)
 from .registry import ProcFSComponentRegistry
 
 log = logging.getLogger("procsim.fuse")
@@ -71,10 +72,11 @@ class Handle:
     entry: InodeEntry
     node: Node
     caller: Caller
-    content: bytes = b""
+    content: bytes | None = b""  # None: not generated yet (Linux builds a process file at the first read)
     ref: RefPtr | None = None
     result_offset: int = 0  # where a control-file result starts (the write left the position there)
     has_read: bool = False  # a later read from offset 0 regenerates the snapshot
+    pin: str | None = None  # what the open pinned (Linux): the content outlives the process
     listing: list[tuple[str, InodeEntry | None]] | None = None  # directories: generated at offset 0
 
 
@@ -451,8 +453,16 @@ class ProcFSOperations(pyfuse3.Operations):
         if accmode != os.O_RDONLY and not node.writable:
             raise pyfuse3.FUSEError(errno.EROFS)
         caller = self.caller(ctx)
-        content = node.read(caller) if accmode != os.O_WRONLY else b""
-        fh = self._add_handle(Handle(entry, node, caller, content))
+        content: bytes | None = b""
+        pin = None
+        if accmode == os.O_WRONLY:
+            pass
+        elif self.personality == LINUX and entry_of(node) is not None:
+            pin = node.check_open(caller)  # permission and existence now, the content at the first read
+            content = node.read(caller) if pin == PIN_NAMESPACE else None
+        else:
+            content = node.read(caller)
+        fh = self._add_handle(Handle(entry, node, caller, content, pin=pin))
         await self._after_access("open", entry)
         return pyfuse3.FileInfo(fh=fh, direct_io=True)
 
@@ -462,23 +472,28 @@ class ProcFSOperations(pyfuse3.Operations):
         node = handle.node
         if node.live:
             return node.read_at(off, size)
-        if off == 0 and (handle.has_read or self.personality == LINUX) and not node.writable:
+        if handle.content is None or (off == 0 and handle.has_read and not node.writable):
             self._refresh(handle)
         handle.has_read = True
         base = handle.result_offset
         if off >= base:
             off -= base  # a result reads from where the write left the file position
-        return handle.content[off:off + size]
+        return (handle.content or b"")[off:off + size]
 
     def _refresh(self, handle: Handle) -> None:
-        """Reading from offset 0 regenerates the content.  Linux's seq_file builds it at the first
-        read and again whenever a read starts at 0 (a reaped process: ESRCH); SerenityOS builds
-        it at open and refreshes on a seek to 0 (`did_seek`), and when that fails it only logs
-        and keeps the old buffer.  top, free -s and ProcessStatisticsReader re-read this way."""
+        """Reading from offset 0 again regenerates the content.  Linux's seq_file builds a process
+        file at the first read (opened while running, first read as a zombie: `Z`) and again
+        whenever a read starts at 0 (a reaped process: ESRCH); SerenityOS builds it at open and
+        refreshes on a seek to 0 (`did_seek`), and when that fails it only logs and keeps the old
+        buffer.  top, free -s and ProcessStatisticsReader re-read this way."""
         try:
             handle.content = handle.node.reread(handle.caller)
         except ProcFSError:
-            if self.personality == LINUX:
+            if handle.pin == PIN_MEMORY:
+                handle.content = b""  # the address space it pinned is empty now
+            elif handle.pin == PIN_NAMESPACE and handle.content is not None:
+                pass  # the mount namespace it pinned still has its table
+            elif self.personality == LINUX:
                 raise
 
     @answers_errno

@@ -8,12 +8,13 @@ the Linux format wins, because unmodified Linux tools read those paths.
 """
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 from kernel_model import Kernel, ProcessState
 
-from .component import Caller, GlobalDirectory, GlobalFile, GlobalLink
+from . import serenity_machine
+from .component import Caller, GlobalDirectory, GlobalFile, GlobalLink, Node, json_bytes
+from .linux_machine import LinuxMachine
 
 if TYPE_CHECKING:
     from .process_backend import ProcessView
@@ -28,34 +29,44 @@ def ticks(ns: int) -> int:
     return ns * CLK_TCK // 1_000_000_000
 
 
-def dumps(value: object) -> bytes:
-    return json.dumps(value, separators=(",", ":")).encode()
+dumps = json_bytes
 
 
 class GlobalBackend:
     """Builds the root's fixed entries over one kernel."""
 
-    def __init__(self, kernel: Kernel, process_view: "type[ProcessView]") -> None:
+    def __init__(self, kernel: Kernel, process_view: "type[ProcessView]", linux: bool = False) -> None:
         self.kernel = kernel
         self._view = process_view
+        self.linux = linux  # the personality: Linux's format where the two share a path
+        self.machine = LinuxMachine(kernel)
 
     def entries(self, self_link_target) -> list:
         f = GlobalFile
+        linux_sys = self.machine.sys_entries()
         sys_kernel = GlobalDirectory("kernel", [
             f("pid_max", lambda c: b"4194304\n"),
             f("osrelease", lambda c: f"{OSRELEASE}\n".encode()),
             f("ostype", lambda c: b"Linux\n"),
             f("hostname", lambda c: b"procsim\n"),
-        ])
+        ] + linux_sys.pop("kernel"))
+        # Where SerenityOS and Linux use one path for different formats (interrupts, net/), the
+        # personality chooses; everything else is there in both.
+        shared_paths: list[Node] = [f("interrupts", self.machine.interrupts)]
+        if not self.linux:
+            shared_paths = [f("interrupts", self.interrupts_json)] + serenity_machine.root_entries()
+        machine = [entry for entry in self.machine.root_entries()
+                   if entry.name not in {e.name for e in shared_paths}]  # type: ignore[attr-defined]
         return [
             GlobalLink("self", self_link_target),
+            GlobalLink("mounts", lambda c: "self/mounts"),  # the caller's mount table, as on Linux
             f("all", self.all_json),
             f("memstat", self.memstat_json),
             f("cmdline", lambda c: f"{KERNEL_CMDLINE}\n".encode()),
             f("dmesg", self.dmesg, 0o400),
             f("df", self.df_json),
             f("devices", self.devices_json),
-            f("interrupts", self.interrupts_json),
+            *shared_paths,
             f("keymap", lambda c: dumps({"keymap": "en-us"})),
             f("cpuinfo", self.cpuinfo),
             f("uptime", self.uptime),
@@ -69,7 +80,9 @@ class GlobalBackend:
                 f("ubsan_is_deadly", lambda c: b"false\n"),
                 f("caps_lock_to_ctrl", lambda c: b"false\n"),
                 sys_kernel,
+                *(GlobalDirectory(name, entries) for name, entries in linux_sys.items()),
             ]),
+            *machine,
             GlobalDirectory("tty", [f("drivers", lambda c: (
                 "/dev/tty             /dev/tty        5       0 system:/dev/tty\n"
                 "unknown              /dev/tty        4 1-63 console\n").encode())]),
@@ -174,11 +187,12 @@ class GlobalBackend:
             user, system, idle = self._cpu_ticks()
             running = sum(1 for p in kernel.busy if not kernel.processes[p].stopped)
             created = kernel.total_processes_created
+            switches = sum(p.thread.times_scheduled for p in kernel.processes.values() if p.thread is not None)
         n = kernel.ncpus
         lines = [f"cpu  {user} 0 {system} {idle} 0 0 0 0 0 0"]
         for cpu in range(n):
             lines.append(f"cpu{cpu} {user // n} 0 {system // n} {idle // n} 0 0 0 0 0 0")
-        lines += ["intr 0", "ctxt 0", f"btime {kernel.clock.boot_epoch}", f"processes {created}",
+        lines += [f"intr {self.machine.interrupt_total()}", f"ctxt {switches}", f"btime {kernel.clock.boot_epoch}", f"processes {created}",
                   f"procs_running {max(1, running)}", "procs_blocked 0", "softirq 0 0 0 0 0 0 0 0 0 0 0"]
         return ("\n".join(lines) + "\n").encode()
 

@@ -63,6 +63,8 @@ class InodeTable:
     def found(self, parent: InodeEntry, name: str, node: Node) -> InodeEntry:
         """`node` was found as `name` in `parent` and is about to be handed to the kernel
         (the caller counts the lookup with `count` once the kernel has it)."""
+        if node.inode_number is not None:
+            return self._found_numbered(parent, name, node, node.inode_number)
         ino = parent.children.get(name)
         entry = self._entries.get(ino) if ino is not None else None
         if entry is not None and (entry.node is node or (node.generated and entry.node.generated
@@ -86,6 +88,16 @@ class InodeTable:
             elif not node.generated:
                 self._fixed_inodes[id(node)] = number
         parent.children[name] = entry.ino
+        return entry
+
+    def _found_numbered(self, parent: InodeEntry, name: str, node: Node, number: int) -> InodeEntry:
+        """A node whose number is its identity (a namespace: every ns/pid link leads to it)."""
+        entry = self._entries.get(number)
+        if entry is None:
+            path = f"/{name}" if parent.ino == ROOT_INODE else f"{parent.path}/{name}"
+            entry = self._entries[number] = InodeEntry(number, node, parent.ino, name, path)
+        entry.node = node
+        parent.children[name] = number
         return entry
 
     def count(self, entry: InodeEntry) -> None:

@@ -15,17 +15,19 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import os
-import json
 from typing import Callable, Iterable
 
 from kernel_model import Kernel, Process, ProcessState
+from kernel_model.process import NO_TTY
 from kernel_model.object_registry import ObjectRegistry
 from kernel_model.physical_page import PAGE_SIZE
 from kernel_model.ref_counted import RefPtr, adopt_ref
 from kernel_model.weak_ptr import WeakPtr
 
-from .component import DIR, LNK, REG, Caller, Component, Node, ProcFSError
+from . import process_environment as environment
+from .component import DIR, LNK, REG, Caller, Component, Node, ProcFSError, json_bytes
 from .global_backend import CLK_TCK, ticks
 
 SERENITY = "serenity"
@@ -34,10 +36,11 @@ PERSONALITIES = (SERENITY, LINUX)
 PF_KTHREAD = 0x00200000
 PF_RANDOMIZE = 0x00400000
 RLIM_INFINITY = 18446744073709551615
+PIN_MEMORY = "memory"
+PIN_NAMESPACE = "namespace"
 
 
-def _dumps(value: object) -> bytes:
-    return json.dumps(value, separators=(",", ":")).encode()
+_dumps = json_bytes
 
 
 def _kb(n: int) -> str:
@@ -76,7 +79,8 @@ class ProcessView:
         return "S", "S (sleeping)"
 
     def comm(self) -> str:
-        return self.p.name[:15]
+        """The name as the kernel keeps it: 15 bytes (TASK_COMM_LEN), which may cut a character."""
+        return self.p.name.encode("utf-8", "surrogateescape")[:15].decode("utf-8", "surrogateescape")
 
     def tty_nr(self) -> int:
         tty = self.p.tty
@@ -104,7 +108,7 @@ class ProcessView:
         pledge = "" if p.is_kernel else "".join(f"{promise} " for promise in p.pledge.split())
         return {
             "pledge": pledge, "veil": "" if p.is_kernel else p.veil, "pid": p.pid,
-            "pgid": 0 if p.tty == "notty" else p.pgid, "pgp": p.pgid, "sid": p.sid, "uid": p.uid,
+            "pgid": 0 if p.tty == NO_TTY else p.sid, "pgp": p.pgid, "sid": p.sid, "uid": p.uid,
             "gid": p.gid, "ppid": p.ppid, "nfds": len(p.fds), "name": p.name, "executable": p.executable,
             "tty": p.tty, "amount_virtual": stats.virtual, "amount_resident": stats.resident,
             "amount_dirty_private": stats.dirty_private, "amount_clean_inode": stats.clean_inode,
@@ -164,7 +168,8 @@ class ProcessView:
         startstack = stack[0].end - 16 if stack else 0
         tty = self.tty_nr()
         fields = [
-            p.pid, f"({self.comm()})", letter, p.ppid, p.pgid, p.sid, tty, p.pgid if tty else -1,
+            # tpgid: the terminal's foreground group, the session leader's (the model has no job control)
+            p.pid, f"({self.comm()})", letter, p.ppid, p.pgid, p.sid, tty, p.sid if tty else -1,
             PF_KTHREAD if p.is_kernel else PF_RANDOMIZE,
             t.zero_faults + t.cow_faults, 0, t.inode_faults, 0,
             ticks(t.time_user), ticks(t.time_kernel), ticks(p.dead_children_time_user),
@@ -175,7 +180,7 @@ class ProcessView:
             0, 0, 0, 0, 0, 0, 0, p.wait_status() if p.state == ProcessState.DEAD else 0,
         ]
         assert len(fields) == 52
-        return (" ".join(str(f) for f in fields) + "\n").encode()
+        return (" ".join(str(f) for f in fields) + "\n").encode("utf-8", "surrogateescape")
 
     def status(self) -> bytes:
         p = self.p
@@ -188,21 +193,25 @@ class ProcessView:
                   f"Gid:\t{p.gid}\t{p.egid}\t{p.egid}\t{p.egid}",
                   f"FDSize:\t{0 if self.zombie else 64}", "Groups:\t", f"NStgid:\t{p.pid}", f"NSpid:\t{p.pid}",
                   f"NSpgid:\t{p.pgid}", f"NSsid:\t{p.sid}", f"Kthread:\t{1 if p.is_kernel else 0}"]
-        if not self.zombie and not p.is_kernel:
+        if not self.zombie and not p.is_kernel:  # a zombie has no mm, and Linux prints none of it
             s = p.space.stats()
             lines += [f"VmPeak:\t{_kb(s.virtual)}", f"VmSize:\t{_kb(s.virtual)}", f"VmLck:\t{_kb(0)}",
                       f"VmPin:\t{_kb(0)}", f"VmHWM:\t{_kb(s.resident)}", f"VmRSS:\t{_kb(s.resident)}",
                       f"RssAnon:\t{_kb(s.resident - s.file_resident - s.shmem)}", f"RssFile:\t{_kb(s.file_resident)}",
                       f"RssShmem:\t{_kb(s.shmem)}", f"VmData:\t{_kb(s.data)}", f"VmStk:\t{_kb(s.stack)}",
                       f"VmExe:\t{_kb(s.text)}", f"VmLib:\t{_kb(0)}", f"VmPTE:\t{_kb(0)}", f"VmSwap:\t{_kb(0)}"]
-        lines += ["HugetlbPages:\t       0 kB", "CoreDumping:\t0", "THP_enabled:\t1", "Threads:\t1",
-                  "SigQ:\t0/96365"]
+        if not self.zombie:
+            lines += ["HugetlbPages:\t       0 kB", "CoreDumping:\t0", "THP_enabled:\t1",
+                      "untag_mask:\t0xffffffffffffffff"]
+        lines += ["Threads:\t1", "SigQ:\t0/96365"]
         lines += [f"{k}:\t0000000000000000" for k in ("SigPnd", "ShdPnd", "SigBlk", "SigIgn", "SigCgt",
                                                       "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")]
-        lines += ["NoNewPrivs:\t0", "Seccomp:\t0", "Cpus_allowed:\t3", "Cpus_allowed_list:\t0-1",
+        lines += ["NoNewPrivs:\t0", "Seccomp:\t0", "Seccomp_filters:\t0",
+                  "Speculation_Store_Bypass:\tthread vulnerable", "SpeculationIndirectBranch:\tconditional enabled",
+                  "Cpus_allowed:\t3", "Cpus_allowed_list:\t0-1",
                   "Mems_allowed:\t00000001", "Mems_allowed_list:\t0",
                   f"voluntary_ctxt_switches:\t{p.counters.times_scheduled}", "nonvoluntary_ctxt_switches:\t0"]
-        return ("\n".join(lines) + "\n").encode()
+        return ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape")
 
     def statm(self) -> bytes:
         if self.zombie:
@@ -269,7 +278,8 @@ class ProcessView:
                                                             "Shared_Dirty", "Private_Clean", "Private_Dirty",
                                                             "Referenced", "Anonymous")]
                                   + [(k, 0) for k in self._SMAPS_ZEROS])
-            blocks.append(f"{self._map_header(r)}\n{body}THPeligible:    0\nVmFlags: {flags} \n")
+            blocks.append(f"{self._map_header(r)}\n{body}THPeligible:    0\nProtectionKey:         0\n"
+                          f"VmFlags: {flags} \n")
         return "".join(blocks).encode()
 
     def smaps_rollup(self) -> bytes:
@@ -284,7 +294,7 @@ class ProcessView:
         low = regions[0].base if regions else 0
         high = regions[-1].end if regions else 0
         head = f"{low:08x}-{high:08x} ---p 00000000 00:00 0"
-        rows = list(totals.items()) + [(k, 0) for k in self._SMAPS_ZEROS if k != "KSM"]
+        rows = list(totals.items()) + [(k, 0) for k in self._SMAPS_ZEROS]
         return f"{head:<73}[rollup]\n{self._kb_lines(rows)}".encode()
 
     def io(self) -> bytes:
@@ -338,21 +348,22 @@ Target = Callable[[Process], str]
 class FileSpec:
     """What one per-process entry is: a file, a link or a subdirectory, with its mode."""
 
-    __slots__ = ("name", "file_type", "permissions", "content", "target", "directory", "pins_memory",
+    __slots__ = ("name", "file_type", "permissions", "content", "target", "directory", "pins",
                  "ptrace_read")
 
     def __init__(self, name: str, file_type: int, permissions: int, *, content: Content | None = None,
                  target: Target | None = None, directory: "type[ProcessSubdirectory] | None" = None,
-                 pins_memory: bool = False, ptrace_read: bool = False) -> None:
+                 pins: str | None = None, ptrace_read: bool = False) -> None:
         self.name = name
         self.file_type = file_type
         self.permissions = permissions
         self.content = content
         self.target = target
         self.directory = directory
-        # Linux's open of environ takes a reference to the address space (proc_mem_open); a read
-        # after the process died finds it empty and returns 0 bytes instead of an error.
-        self.pins_memory = pins_memory
+        # What Linux's open takes a reference to, so that a read after the process died still
+        # works (PIN_MEMORY: environ reads as empty; PIN_NAMESPACE: mounts reads the table), and
+        # that an open of a zombie's file fails (ESRCH: no address space; EINVAL: no namespaces).
+        self.pins = pins
         # Linux lets only who may ptrace the process read it (PTRACE_MODE_READ: root, or the same
         # uid), whatever the mode bits say: maps, smaps, smaps_rollup, fdinfo/.
         self.ptrace_read = ptrace_read
@@ -493,8 +504,12 @@ class ProcessEntry(Component):
         return directory is None or directory.process is None
 
     def check_ptrace_read(self, caller: Caller) -> None:
+        if self.spec.ptrace_read:
+            self.require_trace(caller)
+
+    def require_trace(self, caller: Caller) -> None:
         """EACCES unless the caller could ptrace the process (Linux only; root may always)."""
-        if self.spec.ptrace_read and self.personality == LINUX and caller.uid != 0:
+        if self.personality == LINUX and caller.uid != 0:
             directory = self.directory()
             process = directory.process if directory is not None else None
             if process is not None and caller.uid != process.uid:
@@ -516,13 +531,16 @@ class ProcessEntry(Component):
             self._cache = (kernel.version, content)
             return content
 
-    def reread(self, caller: Caller) -> bytes:
-        try:
-            return self.read(caller)
-        except ProcFSError:
-            if self.spec.pins_memory and self.personality == LINUX:
-                return b""
-            raise
+    def check_open(self, caller: Caller) -> str | None:
+        if self.spec.content is None:
+            return super().check_open(caller)
+        self.check_ptrace_read(caller)  # Linux checks it at open (proc_mem_open)
+        process = self.process()
+        if self.spec.pins is not None and process.state != ProcessState.RUNNING:
+            if self.spec.pins == PIN_MEMORY:
+                raise ProcFSError(errno.ESRCH, "a zombie has no address space")
+            raise ProcFSError(errno.EINVAL, "a zombie has no namespaces")  # mounts_open_common
+        return self.spec.pins
 
     def readlink(self, caller: Caller) -> str:
         if self.spec.target is None:
@@ -581,19 +599,24 @@ class ProcessSubdirectory(ProcessEntry):
 
 
 class _Leaf(Node):
-    """A generated entry inside fd/, stacks/ or task/ (no identity of its own)."""
+    """A generated entry inside fd/, stacks/, ns/ or task/ (no identity of its own)."""
 
     generated = True
 
     def __init__(self, owner_entry: ProcessEntry, file_type: int, permissions: int,
-                 content: Callable[[], bytes] | None = None, target: str | None = None,
-                 children: dict[str, Node] | None = None) -> None:
+                 content: Callable[[], bytes] | None = None, target: str | Callable[[], str] | None = None,
+                 children: dict[str, Node] | Callable[[], dict[str, Node]] | None = None,
+                 ptrace_read: bool = False) -> None:
         self.owner_entry = owner_entry
         self.file_type = file_type
         self.permissions = permissions
         self._content = content
         self._target = target
-        self._children = children or {}
+        self._children = children if children is not None else {}
+        self.ptrace_read = ptrace_read
+
+    def children(self) -> dict[str, Node]:
+        return self._children() if callable(self._children) else self._children
 
     def owner(self) -> tuple[int, int]:
         directory = self.owner_entry.directory()
@@ -602,20 +625,32 @@ class _Leaf(Node):
     def read(self, caller: Caller) -> bytes:
         if self._content is None:
             return super().read(caller)
+        if self.ptrace_read:
+            self.owner_entry.require_trace(caller)
         kernel = self.owner_entry.kernel
         with kernel.lock if kernel is not None else _NO_LOCK:
             self.owner_entry.process()
             return self._content()
 
+    def check_open(self, caller: Caller) -> str | None:
+        if self._content is None:
+            return super().check_open(caller)
+        if self.ptrace_read:
+            self.owner_entry.require_trace(caller)
+        self.owner_entry.process()
+        return None
+
     def readlink(self, caller: Caller) -> str:
         if self._target is None:
             raise ProcFSError(errno.EINVAL)
-        return self._target
+        return self._target() if callable(self._target) else self._target
 
     def lookup(self, name: str, caller: Caller) -> Node:
         if not self.is_dir:
             return super().lookup(name, caller)
-        child = self._children.get(name)
+        kernel = self.owner_entry.kernel
+        with kernel.lock if kernel is not None else _NO_LOCK:
+            child = self.children().get(name)
         if child is None:
             raise ProcFSError(errno.ENOENT)
         return child
@@ -623,7 +658,9 @@ class _Leaf(Node):
     def list(self, caller: Caller) -> Iterable[tuple[str, int]]:
         if not self.is_dir:
             return super().list(caller)
-        return [(name, child.mode) for name, child in self._children.items()]
+        kernel = self.owner_entry.kernel
+        with kernel.lock if kernel is not None else _NO_LOCK:
+            return [(name, child.mode) for name, child in self.children().items()]
 
 
 class FdDirectory(ProcessSubdirectory):
@@ -634,8 +671,12 @@ class FdDirectory(ProcessSubdirectory):
         return [str(fd) for fd in sorted(process.fds)]
 
     def entry(self, process: Process, name: str) -> Node:
-        path = process.fds[int(name)].description.absolute_path
-        return _Leaf(self, LNK, 0o700 if self.personality == SERENITY else 0o500, target=path)
+        description = process.fds[int(name)].description
+        if self.personality == SERENITY:
+            mode = 0o700
+        else:  # Linux (proc_fd_instantiate): r-x for reading, -wx for writing, rwx for both
+            mode = (0o500 if description.readable else 0) | (0o300 if description.writable else 0)
+        return _Leaf(self, LNK, mode, target=description.absolute_path)
 
 
 class FdInfoDirectory(FdDirectory):
@@ -678,21 +719,91 @@ class StacksDirectory(ProcessSubdirectory):
 
 
 class TaskDirectory(ProcessSubdirectory):
+    """`task/TID/`: the one thread of the process, with Linux's per-thread files -- the same as
+    the process's, but `task/` itself."""
+
     def names(self, process: Process) -> list[str]:
         return [str(process.pid)]
 
     def entry(self, process: Process, name: str) -> Node:
+        directory = self.directory()
+        assert directory is not None  # process() found it
         view = ProcessView(process, self.kernel)
-        files: dict[str, Node] = {
-            "stat": _Leaf(self, REG, 0o444, content=view.stat_line),
-            "status": _Leaf(self, REG, 0o444, content=view.status),
-            "comm": _Leaf(self, REG, 0o444, content=lambda: (view.comm() + "\n").encode()),
-        }
-        return _Leaf(self, DIR, 0o555, children=files)
+
+        def thread_entry(spec: FileSpec) -> Node:
+            if spec.directory is not None:
+                sub = directory.child(spec.name)
+                assert isinstance(sub, ProcessSubdirectory)
+                return _Leaf(sub, DIR, spec.permissions,
+                             children=lambda: {n: sub.entry(process, n) for n in sub.names(process)})
+            if spec.target is not None:
+                target = spec.target
+                return _Leaf(self, LNK, spec.permissions, target=lambda: _live_target(process, target))
+            assert spec.content is not None
+            return _Leaf(self, REG, spec.permissions, content=functools.partial(spec.content, view),
+                         ptrace_read=spec.ptrace_read)
+
+        return _Leaf(self, DIR, 0o555, children={spec.name: thread_entry(spec) for spec in THREAD_SPECS})
+
+
+def _live_target(process: Process, target: Target) -> str:
+    if process.state != ProcessState.RUNNING:
+        raise ProcFSError(errno.ENOENT, "zombie")
+    return target(process)
+
+
+class NamespaceDirectory(ProcessSubdirectory):
+    """`ns/`: one link per namespace, `pid -> pid:[4026531836]`.  The link text is not a path;
+    a stat through it (lsns) lands on a hidden name here that answers with the namespace's inode
+    number, as nsfs does on Linux."""
+
+    def names(self, process: Process) -> list[str]:
+        return list(environment.NAMESPACES)
+
+    def entry(self, process: Process, name: str) -> Node:
+        return _NamespaceLink(self, process, name)
+
+    def lookup(self, name: str, caller: Caller) -> Node:
+        kind, _, number = name.partition(":[")
+        if number.endswith("]") and f"{kind}:[{number}" in {environment.namespace_target(n)
+                                                            for n in environment.NAMESPACES}:
+            self.process()
+            self.require_trace(caller)
+            return _NamespaceInode(self, int(number[:-1]))
+        return super().lookup(name, caller)
+
+
+class _NamespaceLink(_Leaf):
+    def __init__(self, owner_entry: ProcessEntry, process: Process, name: str) -> None:
+        super().__init__(owner_entry, LNK, 0o777)
+        self.process = process
+        self.namespace = name
+
+    def readlink(self, caller: Caller) -> str:
+        self.owner_entry.require_trace(caller)  # proc_ns_get_link: PTRACE_MODE_READ
+        return _live_target(self.process, lambda p: environment.namespace_target(self.namespace))
+
+
+class _NamespaceInode(_Leaf):
+    """What an ns/ link leads to.  Its stat gives the namespace's number; an open is refused
+    with EACCES: it would be for the nsfs ioctls (NS_GET_PARENT...), which FUSE cannot carry,
+    and EACCES is the answer lsns and other readers already take as "keep the number, skip
+    the parent"."""
+
+    def __init__(self, owner_entry: ProcessEntry, number: int) -> None:
+        super().__init__(owner_entry, REG, 0o444)
+        self.inode_number = number
+
+    def check_open(self, caller: Caller) -> str | None:
+        self.read(caller)
+        return None
+
+    def read(self, caller: Caller) -> bytes:
+        raise ProcFSError(errno.EACCES, "namespace ioctls do not pass through FUSE")
 
 
 def _comm(view: ProcessView) -> bytes:
-    return (view.comm() + "\n").encode()
+    return (view.comm() + "\n").encode("utf-8", "surrogateescape")
 
 
 _SERENITY_ENTRIES = [
@@ -717,12 +828,37 @@ _LINUX_ENTRIES = [
     FileSpec("smaps_rollup", REG, 0o444, content=ProcessView.smaps_rollup, ptrace_read=True),
     FileSpec("io", REG, 0o400, content=ProcessView.io),
     FileSpec("fdinfo", DIR, 0o555, directory=FdInfoDirectory, ptrace_read=True),
-    FileSpec("environ", REG, 0o400, content=ProcessView.environ, pins_memory=True),
+    FileSpec("environ", REG, 0o400, content=ProcessView.environ, pins=PIN_MEMORY),
+    FileSpec("limits", REG, 0o444, content=environment.limits),
+    FileSpec("wchan", REG, 0o444, content=environment.wchan),
+    FileSpec("cgroup", REG, 0o444, content=environment.cgroup),
+    FileSpec("cpuset", REG, 0o444, content=environment.cpuset),
+    FileSpec("ns", DIR, 0o511, directory=NamespaceDirectory),
+    FileSpec("numa_maps", REG, 0o444, content=environment.numa_maps, ptrace_read=True),
+    FileSpec("mounts", REG, 0o444, content=environment.mounts, pins=PIN_NAMESPACE),
+    FileSpec("mountinfo", REG, 0o444, content=environment.mountinfo, pins=PIN_NAMESPACE),
+    FileSpec("mountstats", REG, 0o400, content=environment.mountstats, pins=PIN_NAMESPACE),
+    FileSpec("schedstat", REG, 0o444, content=environment.schedstat),
+    FileSpec("oom_score", REG, 0o444, content=environment.zero_line),
+    FileSpec("oom_score_adj", REG, 0o644, content=environment.zero_line),
+    FileSpec("oom_adj", REG, 0o644, content=environment.zero_line),
+    FileSpec("loginuid", REG, 0o644, content=environment.login_uid),
+    FileSpec("sessionid", REG, 0o444, content=environment.session_id),
+    FileSpec("personality", REG, 0o400, content=environment.personality, ptrace_read=True),
+    FileSpec("cwd", LNK, 0o777, target=lambda p: p.cwd),
+    FileSpec("root", LNK, 0o777, target=lambda p: p.root),
+    FileSpec("exe", LNK, 0o777, target=_exe_target),
+    FileSpec("fd", DIR, 0o500, directory=FdDirectory),
     FileSpec("task", DIR, 0o555, directory=TaskDirectory),
 ]
-SERENITY_SPECS = {s.name: s for s in _SERENITY_ENTRIES + _LINUX_ENTRIES}
-# Under the linux personality fd/ is owned by the process and closed to others, as on Linux.
-LINUX_SPECS = {**SERENITY_SPECS, "fd": FileSpec("fd", DIR, 0o500, directory=FdDirectory)}
+# task/TID/ has the process's Linux files but task/ itself.
+THREAD_SPECS = [spec for spec in _LINUX_ENTRIES if spec.name != "task"]
+# Under serenity both flavours, SerenityOS's shapes first (fd/ 0555, owned by root); under linux
+# fd/ is owned by the process and closed to others, as on Linux.
+SERENITY_SPECS = {s.name: s for s in _SERENITY_ENTRIES}
+for _spec in _LINUX_ENTRIES:
+    SERENITY_SPECS.setdefault(_spec.name, _spec)
+LINUX_SPECS = {**SERENITY_SPECS, **{s.name: s for s in _LINUX_ENTRIES}}
 
 __all__ = ["CLK_TCK", "FileSpec", "entry_of", "LINUX", "PERSONALITIES", "ProcessDirectory", "ProcessEntry",
            "ProcessView", "SERENITY"]

@@ -63,7 +63,7 @@ class ProcFSComponentRegistry:
         self._host_dirs: OrderedDict[int, RefPtr[ProcessDirectory]] = OrderedDict()
         self._host_registry = ObjectRegistry()  # host-caller views are not kernel objects
         self._host_lock = threading.Lock()      # protects _host_dirs
-        self.root = RootDirectory(self, GlobalBackend(kernel, ProcessView).entries(self._self_target))
+        self.root = RootDirectory(self, GlobalBackend(kernel, ProcessView, personality == LINUX).entries(self._self_target))
         with kernel.lock:
             kernel.add_observer(self)
             for process in kernel.processes.values():

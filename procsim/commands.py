@@ -187,7 +187,7 @@ def _only(parsed: Parsed, options: set[str] = frozenset(), flags: set[str] = fro
 
 
 HELP = """\
-spawn NAME [ppid=P] [uid=U] [gid=G] [program=PROG] [cmdline="ARGS..."]   -> PID
+spawn NAME [ppid=P] [uid=U] [gid=G] [tty=ttyN|pts/N|none] [program=PROG] [cmdline="ARGS..."]   -> PID
 fork PID                                     -> child PID
 exit PID [CODE]
 kill PID SIGNAL                              (number or name: 9, KILL, SIGKILL)
@@ -292,8 +292,9 @@ class CommandInterpreter:
 
     # -- process commands ------------------------------------------------------------------------
     def spawn(self, p: Parsed) -> str:
-        _need(p, 1, 1, "spawn NAME [ppid=P] [uid=U] [gid=G] [program=PROG] [cmdline=...|argv=HEX]")
-        _only(p, {"ppid", "uid", "gid", "program", "cmdline", "argv"})
+        _need(p, 1, 1, "spawn NAME [ppid=P] [uid=U] [gid=G] [tty=ttyN|pts/N|none] [program=PROG] "
+                       "[cmdline=...|argv=HEX]")
+        _only(p, {"ppid", "uid", "gid", "tty", "program", "cmdline", "argv"})
         program = p.options.get("program", "")
         if program and not self._program_exists(program):
             raise syntax(f"unknown program {program!r}")
@@ -305,7 +306,8 @@ class CommandInterpreter:
         ppid = parse_int(p.options["ppid"], "ppid") if "ppid" in p.options else None
         uid = parse_int(p.options.get("uid", "0"), "uid")
         gid = parse_int(p.options["gid"], "gid") if "gid" in p.options else None
-        return str(self.kernel.spawn(p.args[0], ppid=ppid, uid=uid, gid=gid, cmdline=cmdline, program=program))
+        return str(self.kernel.spawn(p.args[0], ppid=ppid, uid=uid, gid=gid, cmdline=cmdline, program=program,
+                                     tty=p.options.get("tty")))
 
     def fork(self, p: Parsed) -> str:
         _need(p, 1, 1, "fork PID")

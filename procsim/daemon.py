@@ -14,6 +14,7 @@ import argparse
 import gc
 import logging
 import os
+import time
 import signal
 import subprocess
 import sys
@@ -142,6 +143,10 @@ class Simulation:
         run_scenario(self.scenario.text, self.interpreter)
         if self.replay_events:
             self.replay()
+        # Linux's btime: the wall-clock second the machine booted, so that btime + uptime is now
+        # (and ps's STIME, `uptime -s` and psutil's boot_time are real times).  It stays true while
+        # the clock runs at --speed 1 unpaused; otherwise uptime drifts from the wall clock.
+        self.kernel.clock.boot_epoch = int(time.time() - self.kernel.uptime_seconds())
         self.runner.paused = self.options.paused
 
     def replay(self) -> None:
@@ -276,16 +281,29 @@ async def _unmount_on_signals() -> None:
             return
 
 
+#: How far (real seconds) the clock catches up after the loop was held up, step by step.
+MAX_CATCH_UP = 5.0
+
+
 async def _run_clock(simulation: Simulation, operations: "ProcFSOperations") -> None:
     """Simulated time runs `speed` times real time while not paused; each step completes only
     once the kernel has dropped what it made stale (a reaped /PID)."""
     runner, kernel = simulation.runner, simulation.kernel
     step = runner.step_ns / 1e9
+    # Steps are due at fixed points of real time, not a fixed sleep after each one, so that the
+    # time it takes to run a step does not add up (btime + uptime stays the wall clock at speed 1).
+    deadline = trio.current_time()
     while True:
-        await trio.sleep(step / runner.speed)
-        if not runner.paused and not kernel.panicked and not runner.advancing:  # a ctl tick moves it itself
-            runner.advance(step)
-            await operations.drop_stale()
+        deadline += step / runner.speed
+        await trio.sleep_until(deadline)
+        now = trio.current_time()
+        if runner.paused or kernel.panicked or runner.advancing:  # a ctl tick moves it itself
+            deadline = now  # paused time is not owed
+            continue
+        if now - deadline > MAX_CATCH_UP:
+            deadline = now  # held up for long (the daemon was stopped): do not race to catch up
+        runner.advance(step)
+        await operations.drop_stale()
 
 
 def add_simulation_arguments(parser: argparse.ArgumentParser) -> None:

@@ -29,7 +29,7 @@ DEFAULT = """\
 init = spawn SystemServer program=init cmdline="/bin/SystemServer"
 ws = spawn WindowServer ppid=$init program=daemon cmdline="/bin/WindowServer --load 0.05"
 lookup = spawn LookupServer ppid=$init program=daemon cmdline="/bin/LookupServer --load 0.01"
-shell = spawn Shell ppid=$init uid=100 program=shell cmdline="/bin/Shell"
+shell = spawn Shell ppid=$init uid=100 tty=tty0 program=shell cmdline="/bin/Shell"
 leaky = spawn leaky_parent ppid=$shell uid=100 program=leaky_parent cmdline="leaky_parent --children 3 --interval 0.3"
 browser = spawn Browser ppid=$ws uid=100 program=cache cmdline="/bin/Browser --pages 4096 --idle 3"
 lib = mmap $browser 32K shared file=/usr/lib/libc.so prot=r
@@ -45,7 +45,7 @@ init = spawn init program=init cmdline="/sbin/init"
 ZOMBIES = """\
 # A parent that forked children which exited, and never waited for them: zombies pile up.
 init = spawn init program=init cmdline="/sbin/init"
-shell = spawn Shell ppid=$init uid=100
+shell = spawn Shell ppid=$init uid=100 tty=tty0
 leaky = spawn leaky_parent ppid=$shell uid=100 cmdline="leaky_parent --children 3"
 kid = fork $leaky
 exit $kid 0
@@ -61,7 +61,7 @@ OOM = """\
 # A process that touches memory until a page fault finds none: the kernel kills *it* (SIGSEGV,
 # "Out of memory, killing: ..." in dmesg); nobody else dies.
 init = spawn init program=init cmdline="/sbin/init"
-shell = spawn Shell ppid=$init uid=100 program=shell cmdline="/bin/Shell --every 30"
+shell = spawn Shell ppid=$init uid=100 tty=tty0 program=shell cmdline="/bin/Shell --every 30"
 steady = spawn steady ppid=$init program=daemon cmdline="steady --load 0.1"
 hog = spawn memory_hog ppid=$shell uid=100 program=memory_hog cmdline="memory_hog --chunk-pages 4096"
 tick 3

@@ -83,7 +83,8 @@ def test_snapshot_writes_the_tree_as_plain_files(mount_system, tmp_path):
     assert result.returncode == 0, result.stderr
     assert (out / "meminfo").read_text().startswith("MemTotal:")
     assert (out / "4" / "stat").read_text().split()[2] == "Z"
-    assert os.readlink(out / "1" / "fd" / "0") == "/dev/tty0"
+    assert os.readlink(out / "1" / "fd" / "0") == "/dev/null"  # init: a daemon, no terminal
+    assert os.readlink(out / "2" / "fd" / "0") == "/dev/tty0"  # the login shell's terminal
     assert not (out / "sim").exists() and not (out / "self").exists()
     assert "4/environ: No such process" in (out / ".procsim-snapshot-errors").read_text()
     import psutil

@@ -23,7 +23,7 @@ def system(request):
     kernel = Kernel(1 << 26, orphan_policy=request.param)
     registry = ProcFSComponentRegistry(kernel, request.param)
     init = kernel.spawn("SystemServer", cmdline=["/bin/SystemServer"])
-    shell = kernel.spawn("Shell", ppid=init, uid=100, environ=["HOME=/home/anon"])
+    shell = kernel.spawn("Shell", ppid=init, uid=100, tty="tty0", environ=["HOME=/home/anon"])
     addr = kernel.mmap(shell, 8 * PAGE, flags=mman.MAP_PRIVATE | mman.MAP_ANONYMOUS | mman.MAP_PURGEABLE, name="cache")
     kernel.access(shell, addr, 3 * PAGE, write=True)
     zombie = kernel.spawn("zombie", ppid=shell)
@@ -200,7 +200,7 @@ def test_smaps_has_a_block_per_maps_line_and_smaps_rollup_is_its_sum(system):
     headers = [line for line in smaps if not re.match(r"^[A-Za-z_]+:", line)]
     assert headers == maps
     for line in smaps:
-        if line not in headers and not line.startswith(("VmFlags:", "THPeligible:")):
+        if line not in headers and not line.startswith(("VmFlags:", "THPeligible:", "ProtectionKey:")):
             assert re.fullmatch(r"[A-Za-z_]+: +\d+ kB", line), line  # what psutil's memory_maps parses
     rollup = dict(re.findall(r"^(\w+): +(\d+) kB$", read(registry, f"/{shell}/smaps_rollup"), re.M))
     for key in ("Rss", "Pss", "Private_Dirty", "Anonymous"):

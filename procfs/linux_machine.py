@@ -1,0 +1,249 @@
+"""The Linux machine around the simulated kernel: the system-wide files Linux readers expect
+that the kernel model has no facts for, shown as an idle Linux 6.x machine would show them.
+
+The simulated machine has one loopback interface and nothing on it, no disks, no swap, no memory
+pressure and one NUMA node.  Where the model does have the facts, they come from it: the object
+counts of `slabinfo` (the kernel's live RefCounted objects, by class), the timer interrupts
+(the simulated clock), open files (`sys/fs/file-nr`), the process limit (`threads-max`).
+
+Formats are Linux 6.x's (fs/proc, net/ipv4/proc.c, net/core/net-procfs.c, mm/vmstat.c,
+kernel/sched/psi.c), as node_exporter, psutil, procps, sysstat and util-linux parse them.
+"""
+from __future__ import annotations
+
+from kernel_model import Kernel
+
+from .component import Caller, GlobalDirectory, GlobalFile, Node
+
+HZ = 250  # the timer interrupt rate the LOC row counts at (CONFIG_HZ_250, Debian's)
+SOFTIRQS = ("HI", "TIMER", "NET_TX", "NET_RX", "BLOCK", "IRQ_POLL", "TASKLET", "SCHED", "HRTIMER", "RCU")
+
+FILESYSTEMS = [("nodev", "sysfs"), ("nodev", "tmpfs"), ("nodev", "proc"), ("nodev", "cgroup2"),
+               ("nodev", "devtmpfs"), ("nodev", "sockfs"), ("nodev", "pipefs"), ("nodev", "ramfs"),
+               ("nodev", "devpts"), ("", "ext4"), ("", "fuseblk"), ("nodev", "fuse"), ("nodev", "fusectl")]
+CGROUP_CONTROLLERS = ("cpuset", "cpu", "cpuacct", "blkio", "memory", "devices", "freezer", "net_cls",
+                      "perf_event", "net_prio", "hugetlb", "pids", "rdma", "misc")
+
+# net/snmp and net/netstat: pairs of a header line and a value line per protocol.
+SNMP = {
+    "Ip": "Forwarding DefaultTTL InReceives InHdrErrors InAddrErrors ForwDatagrams InUnknownProtos InDiscards "
+          "InDelivers OutRequests OutDiscards OutNoRoutes ReasmTimeout ReasmReqds ReasmOKs ReasmFails FragOKs "
+          "FragFails FragCreates OutTransmits",
+    "Icmp": "InMsgs InErrors InCsumErrors InDestUnreachs InTimeExcds InParmProbs InSrcQuenchs InRedirects InEchos "
+            "InEchoReps InTimestamps InTimestampReps InAddrMasks InAddrMaskReps OutMsgs OutErrors OutRateLimitGlobal "
+            "OutRateLimitHost OutDestUnreachs OutTimeExcds OutParmProbs OutSrcQuenchs OutRedirects OutEchos "
+            "OutEchoReps OutTimestamps OutTimestampReps OutAddrMasks OutAddrMaskReps",
+    "Tcp": "RtoAlgorithm RtoMin RtoMax MaxConn ActiveOpens PassiveOpens AttemptFails EstabResets CurrEstab InSegs "
+           "OutSegs RetransSegs InErrs OutRsts InCsumErrors",
+    "Udp": "InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors InCsumErrors IgnoredMulti MemErrors",
+    "UdpLite": "InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors InCsumErrors IgnoredMulti "
+               "MemErrors",
+}
+# Linux's fixed values on an idle machine: IP forwarding off (2), TTL 64, TCP's RTO algorithm and
+# bounds, and MaxConn -1 (no limit).
+SNMP_FIXED = {("Ip", "Forwarding"): 2, ("Ip", "DefaultTTL"): 64, ("Tcp", "RtoAlgorithm"): 1,
+              ("Tcp", "RtoMin"): 200, ("Tcp", "RtoMax"): 120000, ("Tcp", "MaxConn"): -1}
+NETSTAT = {
+    "TcpExt": "SyncookiesSent SyncookiesRecv SyncookiesFailed EmbryonicRsts PruneCalled RcvPruned OfoPruned "
+              "OutOfWindowIcmps LockDroppedIcmps ArpFilter TW TWRecycled TWKilled PAWSActive PAWSEstab "
+              "DelayedACKs DelayedACKLocked DelayedACKLost ListenOverflows ListenDrops TCPHPHits TCPPureAcks "
+              "TCPHPAcks TCPTimeouts TCPAbortOnData TCPAbortOnClose TCPAbortOnMemory TCPAbortOnTimeout "
+              "TCPRetransFail TCPRcvCoalesce TCPOFOQueue TCPOFODrop TCPSynRetrans TCPOrigDataSent TCPKeepAlive "
+              "TCPDelivered",
+    "IpExt": "InNoRoutes InTruncatedPkts InMcastPkts OutMcastPkts InBcastPkts OutBcastPkts InOctets OutOctets "
+             "InMcastOctets OutMcastOctets InBcastOctets OutBcastOctets InCsumErrors InNoECTPkts InECT1Pkts "
+             "InECT0Pkts InCEPkts ReasmOverlaps",
+}
+# The headers of the socket tables; an idle machine has no sockets, so each is its header alone.
+SOCKET_TABLES = {
+    "tcp": "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode",
+    "udp": "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode "
+           "ref pointer drops",
+    "raw": "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode "
+           "ref pointer drops",
+    "tcp6": "  sl  local_address                         remote_address                        st tx_queue "
+            "rx_queue tr tm->when retrnsmt   uid  timeout inode",
+    "udp6": "  sl  local_address                         remote_address                        st tx_queue "
+            "rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops",
+    "raw6": "  sl  local_address                         remote_address                        st tx_queue "
+            "rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops",
+    "unix": "Num       RefCount Protocol Flags    Type St Inode Path",
+    "arp": "IP address       HW type     Flags       HW address            Mask     Device",
+    "route": "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT",
+}
+
+NET_STAT = {
+    "nf_conntrack": "entries clashres found new invalid ignore delete chainlength insert insert_failed drop "
+                    "early_drop icmp_error expect_new expect_create expect_delete search_restart",
+    "arp_cache": "entries allocs destroys hash_grows lookups hits res_failed rcv_probes_mcast rcv_probes_ucast "
+                 "periodic_gc_runs forced_gc_runs unresolved_discards table_fulls",
+}
+
+
+def _text(lines: list[str]) -> bytes:
+    return "".join(line + "\n" for line in lines).encode()
+
+
+def _static(name: str, lines: list[str], permissions: int = 0o444) -> GlobalFile:
+    content = _text(lines)
+    return GlobalFile(name, lambda caller: content, permissions)
+
+
+def _pairs(tables: dict[str, str], fixed: dict[tuple[str, str], int] | None = None) -> list[str]:
+    lines = []
+    for proto, keys in tables.items():
+        names = keys.split()
+        values = [str((fixed or {}).get((proto, key), 0)) for key in names]
+        lines += [f"{proto}: {' '.join(names)}", f"{proto}: {' '.join(values)}"]
+    return lines
+
+
+class LinuxMachine:
+    """Builds the Linux machine's system-wide entries over one kernel."""
+
+    def __init__(self, kernel: Kernel) -> None:
+        self.kernel = kernel
+
+    # -- the root's files ------------------------------------------------------------------------
+    def root_entries(self) -> list[Node]:
+        f = GlobalFile
+        ncpus = self.kernel.ncpus
+        return [
+            _static("filesystems", [f"{dev}\t{name}" for dev, name in FILESYSTEMS]),
+            _static("diskstats", []),
+            _static("partitions", ["major minor  #blocks  name", ""]),
+            _static("swaps", ["Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority"]),
+            _static("locks", []),
+            _static("cgroups", ["#subsys_name\thierarchy\tnum_cgroups\tenabled"]
+                    + [f"{name}\t0\t1\t1" for name in CGROUP_CONTROLLERS]),
+            f("buddyinfo", self.buddyinfo),
+            f("zoneinfo", self.zoneinfo),
+            f("slabinfo", self.slabinfo, 0o400),
+            f("softirqs", self.softirqs),
+            GlobalDirectory("pressure", [_static(name, [f"{kind} avg10=0.00 avg60=0.00 avg300=0.00 total=0"
+                                                        for kind in ("some", "full")])
+                                         for name in ("cpu", "io", "memory")]),
+            GlobalDirectory("net", self.net_entries(ncpus)),
+        ]
+
+    def interrupts(self, caller: Caller) -> bytes:
+        """Linux's table: one column per CPU; the timer counts at HZ on every CPU."""
+        ncpus = self.kernel.ncpus
+        local = int(self.kernel.uptime_seconds() * HZ)
+        rows = [("0", [local if cpu == 0 else 0 for cpu in range(ncpus)], "IO-APIC   2-edge      timer"),
+                ("1", [0] * ncpus, "IO-APIC   1-edge      i8042"),
+                ("14", [0] * ncpus, "IO-APIC  14-edge      ata_piix"),
+                ("NMI", [0] * ncpus, "Non-maskable interrupts"),
+                ("LOC", [local] * ncpus, "Local timer interrupts"),
+                ("RES", [0] * ncpus, "Rescheduling interrupts")]
+        lines = [" " * 11 + "".join(f"CPU{cpu:<8}" for cpu in range(ncpus)).rstrip()]
+        for name, counts, what in rows:
+            lines.append(f"{name + ':':>4}" + "".join(f" {n:>10}" for n in counts) + f"   {what}")
+        lines.append(f"{'ERR:':>4} {0:>10}")
+        return _text(lines)
+
+    def interrupt_total(self) -> int:
+        """The sum of the table, for /proc/stat's `intr` line (timer on CPU0 plus LOC on each)."""
+        return int(self.kernel.uptime_seconds() * HZ) * (1 + self.kernel.ncpus)
+
+    def softirqs(self, caller: Caller) -> bytes:
+        ncpus = self.kernel.ncpus
+        timer = int(self.kernel.uptime_seconds() * HZ)
+        lines = [" " * 20 + "".join(f"CPU{cpu:<8}" for cpu in range(ncpus)).rstrip()]
+        for name in SOFTIRQS:
+            count = timer if name in ("TIMER", "RCU", "SCHED") else 0
+            lines.append(f"{name + ':':>12}" + "".join(f" {count:>10}" for _ in range(ncpus)))
+        return _text(lines)
+
+    def _free_pages(self) -> tuple[int, int]:
+        with self.kernel.lock:
+            counters = self.kernel.mm.counters()
+        return counters["total"] - counters["used"], counters["total"]
+
+    def buddyinfo(self, caller: Caller) -> bytes:
+        """Free pages by order: the model's pool has no buddy allocator, so every free page is
+        counted as order 0 (the total, which is what readers sum, is right)."""
+        free, _ = self._free_pages()
+        return _text([f"Node 0, zone   Normal {free:>6}" + "".join(f" {0:>6}" for _ in range(10))])
+
+    def zoneinfo(self, caller: Caller) -> bytes:
+        free, total = self._free_pages()
+        return _text([
+            "Node 0, zone   Normal", "  per-node stats", f"      nr_free_pages {free}",
+            f"  pages free     {free}", "        boost    0", "        min      0", "        low      0",
+            "        high     0", f"        spanned  {total}", f"        present  {total}",
+            f"        managed  {total}", "        cma      0", "        protection: (0, 0, 0, 0, 0)",
+            "  pagesets", "    cpu: 0", "              count: 0", "              high:  0",
+            "              batch: 1", "  node_unreclaimable:  0", "  start_pfn:           1"])
+
+    def slabinfo(self, caller: Caller) -> bytes:
+        """One cache per class of the kernel's live RefCounted objects (Process, Region,
+        AnonymousVMObject...): what the model allocates, counted as Linux counts slab objects."""
+        counts: dict[str, int] = {}
+        for obj in self.kernel.registry.objects():
+            name = type(obj).__name__
+            counts[name] = counts.get(name, 0) + 1
+        lines = ["slabinfo - version: 2.1",
+                 "# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab> : "
+                 "tunables <limit> <batchcount> <sharedfactor> : slabdata <active_slabs> <num_slabs> "
+                 "<sharedavail>"]
+        size, per_slab = 256, 16
+        for name in sorted(counts):
+            n = counts[name]
+            slabs = -(-n // per_slab)
+            lines.append(f"{name:<17} {n:>6} {slabs * per_slab:>6} {size:>6} {per_slab:>4} {1:>4} : "
+                         f"tunables {0:>4} {0:>4} {0:>4} : slabdata {slabs:>6} {slabs:>6} {0:>6}")
+        return _text(lines)
+
+    # -- sys/ ------------------------------------------------------------------------------------
+    def sys_entries(self) -> dict[str, list[Node]]:
+        """Linux's sysctl files, by sys/ subdirectory."""
+        kernel = self.kernel
+        f = GlobalFile
+        return {
+            "kernel": [
+                f("threads-max", lambda c: f"{kernel.max_processes}\n".encode()),
+                GlobalDirectory("random", [
+                    _static("entropy_avail", ["256"]), _static("poolsize", ["256"]),
+                    _static("boot_id", ["5e1ec7ed-0000-4000-8000-000000000001"]),
+                ]),
+            ],
+            "fs": [f("file-nr", self.file_nr), _static("file-max", ["9223372036854775807"]),
+                   _static("nr_open", ["1048576"])],
+            "net": [GlobalDirectory("netfilter", [_static("nf_conntrack_count", ["0"]),
+                                                  _static("nf_conntrack_max", ["65536"])])],
+        }
+
+    def file_nr(self, caller: Caller) -> bytes:
+        """Allocated file handles (open file descriptions, shared ones once), 0 free, the maximum."""
+        with self.kernel.lock:
+            descriptions = {id(entry.description) for p in self.kernel.processes.values()
+                            for entry in p.fds.values()}
+        return f"{len(descriptions)}\t0\t9223372036854775807\n".encode()
+
+    # -- net/ ------------------------------------------------------------------------------------
+    def net_entries(self, ncpus: int) -> list[Node]:
+        lo = "    lo:" + "".join(f" {0:>7}" for _ in range(16))
+        entries: list[Node] = [
+            _static("dev", ["Inter-|   Receive                                                |  Transmit",
+                            " face |bytes    packets errs drop fifo frame compressed multicast|bytes    "
+                            "packets errs drop fifo colls carrier compressed", lo]),
+            _static("snmp", _pairs(SNMP, SNMP_FIXED)),
+            _static("netstat", _pairs(NETSTAT)),
+            _static("softnet_stat", [" ".join(["00000000"] * 12 + [f"{cpu:08x}", "00000000", "00000000"])
+                                     for cpu in range(ncpus)]),
+            _static("sockstat", ["sockets: used 0", "TCP: inuse 0 orphan 0 tw 0 alloc 0 mem 0",
+                                 "UDP: inuse 0 mem 0", "UDPLITE: inuse 0", "RAW: inuse 0", "FRAG: inuse 0 memory 0"]),
+            _static("sockstat6", ["TCP6: inuse 0", "UDP6: inuse 0", "UDPLITE6: inuse 0", "RAW6: inuse 0",
+                                  "FRAG6: inuse 0 memory 0"]),
+            _static("if_inet6", ["00000000000000000000000000000001 01 80 10 80       lo"]),
+            _static("protocols", ["protocol  size sockets  memory press maxhdr  slab module     cl co di ac io "
+                                  "in de sh ss gs se re sp bi br ha uh gp em"]),
+        ]
+        entries += [_static(name, [header]) for name, header in SOCKET_TABLES.items()]
+        # net/stat/: per-CPU counters of the kernel's network caches, one hex row per CPU.
+        entries.append(GlobalDirectory("stat", [
+            _static(name, [header] + [" ".join(["00000000"] * len(header.split()))] * ncpus)
+            for name, header in NET_STAT.items()]))
+        return entries
+

@@ -1,0 +1,172 @@
+"""What Linux shows of a process's surroundings: its limits, cgroup, namespaces, mount table,
+NUMA placement and where it sleeps (`/PID/limits`, `cgroup`, `ns/`, `mounts`, `numa_maps`,
+`wchan`...).
+
+The kernel model has no rlimits, cgroups or namespaces: every simulated process lives in the
+initial namespaces and the root cgroup of a machine with one NUMA node, with Linux's default
+limits, and these files say exactly that, in Linux 6.x's formats (fs/proc/base.c,
+fs/proc/task_mmu.c, fs/proc_namespace.c).  Two things come from the model: the process limit
+(the kernel's `max_processes`) and the regions behind `numa_maps`.
+
+The mount table is the exception to "simulated": `/proc/mounts` is a link to `self/mounts`, and
+`/proc/self` is the calling host process, so df, findmnt, lsof and psutil read the caller's own
+mount table from the host (what they need to work in a namespace where the mount is bound over
+`/proc`).  A simulated process's table is the simulated machine's: its ramfs root and /proc.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from kernel_model import ProcessState
+from kernel_model.physical_page import PAGE_SIZE
+
+if TYPE_CHECKING:
+    from .process_backend import ProcessView
+
+UNLIMITED = "unlimited"
+
+# Namespace inode numbers of Linux's initial namespaces (include/linux/proc_ns.h, PROC_*_INIT_INO).
+# mnt and net have no fixed number; these are the ones a booted Linux gives its first two.
+NAMESPACES = {"cgroup": 0xEFFFFFFB, "ipc": 0xEFFFFFFF, "mnt": 0xF0000001, "net": 0xF0000000,
+              "pid": 0xEFFFFFFC, "pid_for_children": 0xEFFFFFFC, "time": 0xEFFFFFFA,
+              "time_for_children": 0xEFFFFFFA, "user": 0xEFFFFFFD, "uts": 0xEFFFFFFE}
+NAMESPACE_KIND = {name: name.removesuffix("_for_children") for name in NAMESPACES}
+
+# The simulated machine's mounts: (id, parent, device, root, mount point, options, type, source, super options)
+SIMULATED_MOUNTS = [
+    (21, 1, "0:19", "/", "/", "rw,relatime", "ramfs", "ramfs", "rw"),
+    (22, 21, "0:20", "/", "/proc", "rw,nosuid,nodev,noexec,relatime", "proc", "proc", "rw"),
+    (23, 21, "0:5", "/", "/dev", "rw,nosuid,relatime", "devtmpfs", "devtmpfs", "rw,mode=755"),
+    (24, 23, "0:21", "/", "/dev/pts", "rw,nosuid,noexec,relatime", "devpts", "devpts",
+     "rw,gid=5,mode=620,ptmxmode=000"),
+]
+
+
+def namespace_target(name: str) -> str:
+    """The link text of ns/NAME: `pid:[4026531836]`."""
+    return f"{NAMESPACE_KIND[name]}:[{NAMESPACES[name]}]"
+
+
+def limits(view: "ProcessView") -> bytes:
+    """Linux's default limits (a login session's), with the process limit from the model."""
+    processes = str(view.kernel.max_processes) if view.kernel is not None else "63704"
+    rows = [("Max cpu time", UNLIMITED, UNLIMITED, "seconds"),
+            ("Max file size", UNLIMITED, UNLIMITED, "bytes"),
+            ("Max data size", UNLIMITED, UNLIMITED, "bytes"),
+            ("Max stack size", "8388608", UNLIMITED, "bytes"),
+            ("Max core file size", "0", UNLIMITED, "bytes"),
+            ("Max resident set", UNLIMITED, UNLIMITED, "bytes"),
+            ("Max processes", processes, processes, "processes"),
+            ("Max open files", "1024", "524288", "files"),
+            ("Max locked memory", "8388608", "8388608", "bytes"),
+            ("Max address space", UNLIMITED, UNLIMITED, "bytes"),
+            ("Max file locks", UNLIMITED, UNLIMITED, "locks"),
+            ("Max pending signals", "96365", "96365", "signals"),
+            ("Max msgqueue size", "819200", "819200", "bytes"),
+            ("Max nice priority", "0", "0", ""),
+            ("Max realtime priority", "0", "0", ""),
+            ("Max realtime timeout", UNLIMITED, UNLIMITED, "us")]
+    lines = [f"{'Limit':<25} {'Soft Limit':<20} {'Hard Limit':<20} {'Units':<10}"]
+    lines += [f"{name:<25} {soft:<20} {hard:<20} {units:<10}" for name, soft, hard, units in rows]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def wchan(view: "ProcessView") -> bytes:
+    """The kernel function a sleeping process waits in; "0" when it is running or dead."""
+    p = view.p
+    if p.state != ProcessState.RUNNING:
+        return b"0"
+    if p.stopped:
+        return b"do_signal_stop"
+    letter, _ = view.linux_state()
+    if letter != "S":
+        return b"0"
+    return b"do_wait" if p.children else b"do_epoll_wait"
+
+
+def cgroup(view: "ProcessView") -> bytes:
+    return b"0::/\n"  # cgroup v2 only, everything in the root cgroup
+
+
+def cpuset(view: "ProcessView") -> bytes:
+    return b"/\n"
+
+
+def numa_maps(view: "ProcessView") -> bytes:
+    """One line per region, every page on node 0 (the machine has one)."""
+    lines = []
+    for region in view.p.space.regions:
+        backing = region.backing()
+        usage = region.usage()
+        pages = usage.resident // PAGE_SIZE
+        fields = [f"{region.base:x}", "default"]
+        if backing.file_path is not None:
+            fields.append(f"file={backing.file_path}")
+        elif region.stack:
+            fields.append("stack")
+        if pages:
+            fields.append(f"{'anon' if usage.anonymous else 'mapped'}={pages}")
+            if usage.anonymous:
+                fields.append(f"dirty={pages}")
+            fields.append(f"N0={pages}")
+        fields.append(f"kernelpagesize_kB={PAGE_SIZE // 1024}")
+        lines.append(" ".join(fields) + "\n")
+    return "".join(lines).encode()
+
+
+def _host_file(view: "ProcessView", name: str) -> bytes:
+    """A host caller's own file, read from the host's /proc (its mount table is its own)."""
+    try:
+        with open(f"/proc/{view.p.pid}/{name}", "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
+
+
+def mounts(view: "ProcessView") -> bytes:
+    if view.kernel is None:
+        return _host_file(view, "mounts")
+    lines = []
+    for _, _, _, _, point, options, fstype, source, sup in SIMULATED_MOUNTS:
+        extra = sup.removeprefix("rw").lstrip(",")  # the superblock's options after the mount's
+        lines.append(f"{source} {point} {fstype} {options}{',' + extra if extra else ''} 0 0\n")
+    return "".join(lines).encode()
+
+
+def mountinfo(view: "ProcessView") -> bytes:
+    if view.kernel is None:
+        return _host_file(view, "mountinfo")
+    return "".join(f"{mid} {parent} {dev} {root} {point} {options} - {fstype} {source} {sup}\n"
+                   for mid, parent, dev, root, point, options, fstype, source, sup in SIMULATED_MOUNTS).encode()
+
+
+def mountstats(view: "ProcessView") -> bytes:
+    if view.kernel is None:
+        return _host_file(view, "mountstats")
+    return "".join(f"device {source} mounted on {point} with fstype {fstype}\n"
+                   for _, _, _, _, point, _, fstype, source, _ in SIMULATED_MOUNTS).encode()
+
+
+def schedstat(view: "ProcessView") -> bytes:
+    """Time on a CPU (ns), time waiting for one, and timeslices run."""
+    c = view.p.counters
+    return f"{c.time_user + c.time_kernel} 0 {c.times_scheduled}\n".encode()
+
+
+def login_uid(view: "ProcessView") -> bytes:
+    """A login session's user; daemons started at boot have none (4294967295, "unset")."""
+    p = view.p
+    return str(p.uid if p.tty != "notty" else 4294967295).encode()
+
+
+def session_id(view: "ProcessView") -> bytes:
+    p = view.p
+    return str(p.sid if p.tty != "notty" else 4294967295).encode()
+
+
+def zero_line(view: "ProcessView") -> bytes:
+    return b"0\n"
+
+
+def personality(view: "ProcessView") -> bytes:
+    return b"00000000\n"
