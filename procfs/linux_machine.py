@@ -1,8 +1,8 @@
 """The Linux machine around the simulated kernel: the system-wide files Linux readers expect
 that the kernel model has no facts for, shown as an idle Linux 6.x machine would show them.
 
-The simulated machine has one loopback interface and nothing on it, no disks, no swap, no memory
-pressure and one NUMA node.  Where the model does have the facts, they come from it: the object
+The simulated machine has one loopback interface and nothing on it, one idle RAM disk, no swap,
+no memory pressure and one NUMA node.  Where the model does have the facts, they come from it: the object
 counts of `slabinfo` (the kernel's live RefCounted objects, by class), the timer interrupts
 (the simulated clock), open files (`sys/fs/file-nr`), the process limit (`threads-max`).
 
@@ -110,8 +110,10 @@ class LinuxMachine:
         ncpus = self.kernel.ncpus
         return [
             _static("filesystems", [f"{dev}\t{name}" for dev, name in FILESYSTEMS]),
-            _static("diskstats", []),
-            _static("partitions", ["major minor  #blocks  name", ""]),
+            # One idle block device, the RAM disk (major 1): readers such as procinfo abort on an
+            # empty table, and a machine whose root is in memory has at least that.
+            _static("diskstats", [f"{1:>4} {0:>7} ram0" + " 0" * 17]),
+            _static("partitions", ["major minor  #blocks  name", "", f"{1:>4} {0:>8} {16384:>10} ram0"]),
             _static("swaps", ["Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority"]),
             _static("locks", []),
             _static("cgroups", ["#subsys_name\thierarchy\tnum_cgroups\tenabled"]

@@ -149,6 +149,10 @@ class ProcessView:
     def unveil_json(self) -> bytes:
         return _dumps([{"path": path, "permissions": perms} for path, perms in self.p.unveiled])
 
+    def perf_events_json(self) -> bytes:
+        """SerenityOS opens it only for a process being profiled; nothing is, here."""
+        raise ProcFSError(errno.ENOENT, "profiling is not enabled for this process")
+
     def stack_json(self) -> bytes:
         # A believable backtrace: kernel frames collapse to 0xdeadc0de for non-root callers in
         # SerenityOS; the simulation has no real frames, so every caller sees the same addresses.
@@ -809,6 +813,7 @@ def _comm(view: ProcessView) -> bytes:
 _SERENITY_ENTRIES = [
     FileSpec("pledge", REG, 0o400, content=ProcessView.pledge_json),
     FileSpec("unveil", REG, 0o400, content=ProcessView.unveil_json),
+    FileSpec("perf_events", REG, 0o400, content=ProcessView.perf_events_json),
     FileSpec("fd", DIR, 0o555, directory=FdDirectory),
     FileSpec("fds", REG, 0o400, content=ProcessView.fds_json),
     FileSpec("root", LNK, 0o777, target=lambda p: p.root),

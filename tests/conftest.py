@@ -132,6 +132,30 @@ def run(cmd: list[str] | str, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, shell=isinstance(cmd, str), **kwargs)
 
 
+def in_namespace(mounted, command: str, **kwargs) -> subprocess.CompletedProcess:
+    """Run a shell command with the mount bound over /proc in a private mount namespace, where
+    unmodified tools read it as the system's /proc."""
+    if shutil.which("unshare") is None:
+        pytest.skip("unshare (util-linux) is not installed")
+    result = run(["unshare", "--mount", "--fork", "sh", "-c", f'mount --bind "$0" /proc && {command}',
+                  str(mounted.path)], **kwargs)
+    if result.returncode != 0 and ("unshare failed" in result.stderr or "Operation not permitted" in result.stderr):
+        pytest.skip(f"private mount namespaces are not permitted here: {result.stderr.strip()}")
+    return result
+
+
+def require_tool(name: str, package: str) -> str:
+    """The path of a reader the tests run.  scripts/install-reader-tools installs them, so where
+    it could (root) a missing one is a broken set-up: a failure, not a skip."""
+    path = shutil.which(name)
+    if path is None:
+        message = f"{name} is not installed (Debian package {package}; scripts/install-reader-tools)"
+        if os.geteuid() == 0:
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
 os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")
 
 

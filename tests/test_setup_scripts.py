@@ -6,11 +6,14 @@ without sudo."""
 import subprocess
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_install_system_deps_finds_everything_every_time():
+@pytest.mark.parametrize("script", ["install-system-deps", "install-reader-tools"])
+def test_install_scripts_find_everything_every_time(script):
     for _ in range(20):
-        result = subprocess.run(["bash", str(ROOT / "scripts" / "install-system-deps")], capture_output=True,
+        result = subprocess.run(["bash", str(ROOT / "scripts" / script)], capture_output=True,
                                 text=True, timeout=60)
         assert result.returncode == 0 and result.stdout == "" and result.stderr == "", result

@@ -1,20 +1,9 @@
 """Unmodified procps and psmisc over the mount, bound onto /proc in a private mount namespace."""
 import json
-import shutil
 
 import pytest
 
-from ..conftest import run
-
-
-def in_namespace(mounted, command: str):
-    if shutil.which("unshare") is None:
-        pytest.skip("unshare (util-linux) is not installed")
-    result = run(["unshare", "--mount", "--fork", "sh", "-c", f'mount --bind "$0" /proc && {command}',
-                  str(mounted.path)])
-    if result.returncode != 0 and ("unshare failed" in result.stderr or "Operation not permitted" in result.stderr):
-        pytest.skip(f"private mount namespaces are not permitted here: {result.stderr.strip()}")
-    return result
+from ..conftest import in_namespace
 
 
 @pytest.fixture
