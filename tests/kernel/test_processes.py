@@ -213,3 +213,31 @@ def test_a_spawn_refused_by_the_page_slot_cap_changes_nothing():
     assert e.value.errno == errno.ENOMEM
     assert (kernel._next_pid, kernel.mm.committed, kernel.mm.used, len(kernel.registry)) == before
     kernel.check_invariants()
+
+
+def test_sessions_daemons_have_no_terminal_and_login_shells_lead_their_own():
+    kernel = Kernel(1 << 24)
+    init = kernel.spawn("init")
+    daemon = kernel.spawn("sshd", ppid=init)
+    shell = kernel.spawn("Shell", ppid=init, tty="tty1")
+    job = kernel.spawn("vim", ppid=shell)
+    forked = kernel.fork(shell)
+    background = kernel.spawn("cron", ppid=shell, tty="none")
+    p = kernel.process
+    for pid in (init, daemon, background):  # each a session leader, without a terminal
+        assert (p(pid).sid, p(pid).pgid, p(pid).tty) == (pid, pid, "notty")
+        assert p(pid).fds[0].description.absolute_path == "/dev/null"
+    assert (p(shell).sid, p(shell).pgid, p(shell).tty) == (shell, shell, "/dev/tty1")
+    for pid in (job, forked):  # commands run from the shell join its session and terminal
+        assert (p(pid).sid, p(pid).pgid, p(pid).tty) == (shell, shell, "/dev/tty1")
+        assert p(pid).fds[2].description.absolute_path == "/dev/tty1"
+
+
+@pytest.mark.parametrize("tty", ["tty", "ttyX", "/dev/sda", "pts/", "tty1234", "../tty1", "", "ｔｔｙ1", "tty١"])
+def test_a_bad_terminal_is_einval_and_spawns_nothing(tty):
+    kernel = Kernel(1 << 24)
+    with pytest.raises(KernelError) as e:
+        kernel.spawn("Shell", tty=tty)
+    assert e.value.errno == errno.EINVAL and "bad tty" in str(e.value)
+    assert kernel.processes == {} and kernel.next_pid == 1
+    kernel.check_invariants()

@@ -218,3 +218,84 @@ def test_io_and_fdinfo(system):
     if registry.personality == "linux":  # serenity: a zombie has no directory
         assert read(registry, f"/{pids['zombie']}/smaps") == ""  # a zombie's smaps reads as empty
         assert read(registry, f"/{pids['zombie']}/io").startswith("rchar: ")
+
+
+def test_stat_tells_daemons_from_terminal_sessions(system):
+    kernel, registry, pids = system
+    init = read(registry, f"/{pids['init']}/stat").split()
+    shell = read(registry, f"/{pids['shell']}/stat").split()
+    assert (init[6], init[7]) == ("0", "-1")                      # tty_nr, tpgid: no terminal
+    assert (shell[6], shell[7]) == (str(4 << 8), str(pids["shell"]))  # tty0, its own foreground group
+
+
+def test_the_linux_machine_files_parse(system):
+    kernel, registry, _ = system
+    interrupts = read(registry, "/interrupts")
+    if registry.personality == "serenity":
+        assert json.loads(interrupts)[0]["purpose"] == "IDE"
+    else:
+        header, *rows = interrupts.splitlines()
+        assert header.split() == ["CPU0", "CPU1"]
+        loc = next(row for row in rows if row.lstrip().startswith("LOC:")).split()
+        assert int(loc[1]) == int(kernel.uptime_seconds() * 250)
+        total = int(read(registry, "/stat").split("intr ")[1].split()[0])
+        assert total == sum(int(n) for row in rows for n in row.split()[1:3] if n.isdigit())
+    slabs = {line.split()[0]: int(line.split()[1]) for line in read(registry, "/slabinfo").splitlines()[2:]}
+    assert slabs["Process"] == len(kernel.registry.of_kind(type(kernel.process(1))))
+    assert read(registry, "/sys/fs/file-nr").split()[0] == "2"  # /dev/null (init), tty0 (shell): fds 0-2 share one
+    assert read(registry, "/sys/kernel/threads-max").strip() == str(kernel.max_processes)
+    assert [line.split()[2] for line in read(registry, "/diskstats").splitlines()] == ["ram0"]
+    for name in ("cpu", "io", "memory"):
+        assert read(registry, f"/pressure/{name}").startswith("some avg10=0.00 ")
+    assert registry.root.lookup("mounts", ROOT).readlink(ROOT) == "self/mounts"
+
+
+def test_serenity_machine_entries_follow_serenityos(system):
+    kernel, registry, pids = system
+    names = dict(registry.root.list(ROOT))
+    if registry.personality == "linux":
+        assert "pci" not in names and read(registry, "/net/dev").splitlines()[2].split()[0] == "lo:"
+        return
+    assert {"pci", "modules", "profile", "kernel_base", "net"} <= set(names)
+    assert stat.S_IMODE(names["modules"]) == stat.S_IMODE(names["profile"]) == 0o400
+    assert json.loads(read(registry, "/pci"))[0]["vendor_id"] == 0x8086
+    assert json.loads(read(registry, "/modules")) == []
+    assert read(registry, "/kernel_base") == str(0xC0000000)
+    nobody = Caller(65534, 65534, 1)
+    for path, who, err in (("profile", ROOT, errno.ENOENT), ("kernel_base", nobody, errno.ENOENT)):
+        with pytest.raises(ProcFSError) as e:
+            registry.root.lookup(path, who).read(who)
+        assert e.value.errno == err
+    adapters = json.loads(read(registry, "/net/adapters"))
+    assert [(a["name"], a["ipv4_address"]) for a in adapters] == [("loop0", "127.0.0.1")]
+    for table in ("arp", "tcp", "udp", "local"):
+        assert json.loads(read(registry, f"/net/{table}")) == []
+    with pytest.raises(ProcFSError) as e:
+        read(registry, f"/{pids['shell']}/perf_events")
+    assert e.value.errno == errno.ENOENT
+
+
+def test_all_is_utf8_not_escaped_surrogate_pairs(system):
+    kernel, registry, _ = system
+    pid = kernel.spawn("smile\U0001F600", cmdline=["smile"])
+    raw = registry.root.lookup("all", ROOT).read(ROOT)
+    assert "smile\U0001F600".encode() in raw and b"\\ud83d" not in raw
+    assert any(p["name"] == "smile\U0001F600" for p in json.loads(raw)["processes"] if p["pid"] == pid)
+
+
+def test_comm_is_cut_at_15_bytes_not_characters(system):
+    kernel, registry, _ = system
+    pid = kernel.spawn("é" * 10)  # 20 bytes of UTF-8
+    comm = registry.root.lookup(str(pid), ROOT).lookup("comm", ROOT).read(ROOT)
+    assert comm == ("é" * 10).encode()[:15] + b"\n"
+
+
+def test_fd_links_carry_the_descriptors_access(system):
+    kernel, registry, pids = system
+    shell = pids["shell"]
+    fd = kernel.open(shell, "/usr/lib/libc.so")
+    modes = {name: stat.S_IMODE(mode) for name, mode in registry.root.lookup(str(shell), ROOT).lookup("fd", ROOT).list(ROOT)}
+    if registry.personality == "linux":
+        assert (modes["0"], modes[str(fd)]) == (0o700, 0o500)   # the tty is read-write; the library read-only
+    else:
+        assert set(modes.values()) == {0o700}
