@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-WALKTHROUGHS = ["docs/debugging-zombies.md", "docs/open-pid-directory.md", "docs/using.md#Drive it"]
+WALKTHROUGHS = ["docs/debugging-zombies.md", "docs/open-pid-directory.md", "docs/using.md#Drive it",
+                "docs/linux-readers.md#Try it"]
 MOUNTPOINTS = ("/tmp/zz", "/tmp/pp", "/tmp/mnt")
 
 
