@@ -60,7 +60,7 @@ def validate(name: str, text: bytes) -> str | None:
                 return "status line without a TAB after the colon"
         elif name in ("smaps", "smaps_rollup"):  # what psutil's memory_maps/memory_full_info parse
             for line in text.decode().splitlines():
-                if not re.match(r"^([0-9a-f]+-[0-9a-f]+ |\w+: +\d+ kB$|THPeligible: +\d+$|VmFlags:)", line):
+                if not re.match(r"^([0-9a-f]+-[0-9a-f]+ |\w+: +\d+ kB$|(THPeligible|ProtectionKey): +\d+$|VmFlags:)", line):
                     return f"{name} line {line!r}"
         elif name == "io":
             if not all(re.fullmatch(r"\w+: \d+", line) for line in text.decode().splitlines()):
