@@ -6,7 +6,6 @@ take a cached name back), no-op callbacks unregistered -- what procsim did befor
 libfuse 3's inode API, minus the kernel model.
 """
 import errno
-import os
 import sys
 import time
 

@@ -147,8 +147,8 @@ class AddressSpace:
                     shmem += res
                 else:
                     dirty += res
-                if vmobject.is_purgeable:  # type: ignore[attr-defined]
-                    if vmobject.is_volatile:  # type: ignore[attr-defined]
+                if vmobject.is_purgeable:
+                    if vmobject.is_volatile:
                         volatile += res
                     else:
                         nonvolatile += res

@@ -14,13 +14,14 @@ Rules kept here (serenity.md section B):
 from __future__ import annotations
 
 import errno
+from typing import Callable
 
 from .allocation_strategy import AllocationStrategy
 from .committed_physical_page_set import CommittedPhysicalPageSet
 from .kernel_error import KernelError
 from .memory_manager import MemoryManager
 from .page_fault_response import PageFaultResponse
-from .physical_page import PhysicalPage, page_count_for
+from .physical_page import MarkerPage, PhysicalPage, Slot, page_count_for
 from .ref_counted import RefPtr, adopt_ref
 from .shared_committed_cow_pages import SharedCommittedCowPages
 from .vm_object import VMObject
@@ -29,14 +30,12 @@ from .vm_object import VMObject
 class AnonymousVMObject(VMObject):
     class_name = "AnonymousVMObject"
 
-    def __init__(self, mm: MemoryManager, slots: list, *, purgeable: bool = False,
+    def __init__(self, mm: MemoryManager, slots: list[Slot], *, purgeable: bool = False,
                  unused_committed: CommittedPhysicalPageSet | None = None) -> None:
         super().__init__(mm, slots)
         self.is_purgeable = purgeable
-        self.is_volatile = False
         self.was_purged = False
         self.unused_committed = unused_committed
-        self.cow_map: bytearray | None = None
         self.shared_cow: RefPtr[SharedCommittedCowPages] | None = None
 
     @property
@@ -63,7 +62,7 @@ class AnonymousVMObject(VMObject):
             mm.event("commit_failure", pages=pages, uncommitted=mm.uncommitted)
             raise KernelError(errno.ENOMEM, f"cannot commit {pages} pages")
         if strategy == AllocationStrategy.ALLOCATE_NOW:
-            slots = [committed.take_one() for _ in range(pages)]
+            slots: list[Slot] = [committed.take_one() for _ in range(pages)]
             committed.release()
             return cls(mm, slots, purgeable=purgeable)
         return cls(mm, [mm.lazy_committed_page] * pages, purgeable=purgeable, unused_committed=committed)
@@ -108,6 +107,7 @@ class AnonymousVMObject(VMObject):
             if shared_cow is not None:
                 shared_cow.get().uncommit_one()
             return PageFaultResponse.CONTINUE
+        new_page: PhysicalPage | None
         if shared_cow is not None:
             new_page = shared_cow.get().take_one()
         else:
@@ -131,7 +131,7 @@ class AnonymousVMObject(VMObject):
             return was_purged
         mm = self.mm
         if volatile:
-            self.physical_pages[:] = map({mm.lazy_committed_page: mm.shared_zero_page}.get,
+            self.physical_pages[:] = map(_swap(mm.lazy_committed_page, mm.shared_zero_page),
                                          self.physical_pages, self.physical_pages)
             if self.unused_committed is not None:
                 self.unused_committed.release()
@@ -149,7 +149,7 @@ class AnonymousVMObject(VMObject):
             if committed is None:
                 mm.event("commit_failure", pages=zero_slots, uncommitted=mm.uncommitted)
                 raise KernelError(errno.ENOMEM, f"cannot re-commit {zero_slots} pages")
-            self.physical_pages[:] = map({mm.shared_zero_page: mm.lazy_committed_page}.get,
+            self.physical_pages[:] = map(_swap(mm.shared_zero_page, mm.lazy_committed_page),
                                          self.physical_pages, self.physical_pages)
             self.unused_committed = committed
         self.is_volatile = False
@@ -187,7 +187,7 @@ class AnonymousVMObject(VMObject):
             raise KernelError(errno.ENOMEM, f"fork cannot commit {pages} COW pages")
         shared = SharedCommittedCowPages(mm.registry, committed)
         parent_ref = adopt_ref(shared, "parent side of a fork COW set")
-        lazy_to_zero = {mm.lazy_committed_page: mm.shared_zero_page}.get
+        lazy_to_zero = _swap(mm.lazy_committed_page, mm.shared_zero_page)
         clone = AnonymousVMObject(mm, list(map(lazy_to_zero, self.physical_pages, self.physical_pages)),
                                   purgeable=self.is_purgeable)
         clone._join_family_of(self)
@@ -207,3 +207,10 @@ class AnonymousVMObject(VMObject):
             self.shared_cow.release()
             self.shared_cow = None
         super()._destroy()
+
+
+def _swap(old: MarkerPage, new: MarkerPage) -> Callable[[Slot, Slot], Slot]:
+    """For `map(_swap(a, b), slots, slots)`: every `a` becomes `b`, the rest stays -- in C, not a
+    Python loop over every page."""
+    table: dict[Slot, Slot] = {old: new}
+    return table.get

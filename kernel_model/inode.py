@@ -14,6 +14,7 @@ from .weak_ptr import Weakable, WeakPtr
 
 if TYPE_CHECKING:
     from .object_registry import ObjectRegistry
+    from .shared_inode_vm_object import SharedInodeVMObject
 
 
 class Inode(RefCounted, Weakable):
@@ -27,7 +28,7 @@ class Inode(RefCounted, Weakable):
         self.uid = uid
         self.gid = gid
         self.is_directory = is_directory
-        self.shared_vmobject: WeakPtr = WeakPtr()
+        self.shared_vmobject: WeakPtr[SharedInodeVMObject] = WeakPtr()
 
     @property
     def size(self) -> int:

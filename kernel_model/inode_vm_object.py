@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .page_fault_response import PageFaultResponse
-from .physical_page import page_count_for
+from .physical_page import Slot, page_count_for
 from .ref_counted import RefPtr
 from .vm_object import VMObject
 
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 class InodeVMObject(VMObject):
     class_name = "InodeVMObject"
 
-    def __init__(self, mm: "MemoryManager", inode: "Inode", slots: list | None = None) -> None:
+    def __init__(self, mm: "MemoryManager", inode: "Inode", slots: list[Slot] | None = None) -> None:
         pages = max(1, page_count_for(inode.size)) if slots is None else len(slots)
         mm.check_slots(pages)
         super().__init__(mm, slots if slots is not None else [None] * pages)

@@ -130,10 +130,9 @@ class MemoryManager:
 
     def _purge_one_volatile_object(self) -> int:
         for vmobject in list(self.vmobjects.values()):
-            purge = getattr(vmobject, "purge", None)
-            if purge is None or not vmobject.is_purgeable or not vmobject.is_volatile:
+            if not vmobject.is_volatile:
                 continue
-            freed = purge(reason="memory pressure")
+            freed = vmobject.purge(reason="memory pressure")
             if freed:
                 return freed
         return 0
@@ -143,9 +142,8 @@ class MemoryManager:
         total = 0
         with self._lock:
             for vmobject in list(self.vmobjects.values()):
-                purge = getattr(vmobject, "purge", None)
-                if purge is not None and vmobject.is_purgeable and vmobject.is_volatile:
-                    total += purge(reason="purge syscall")
+                if vmobject.is_volatile:
+                    total += vmobject.purge(reason="purge syscall")
         return total
 
     # -- host protection ---------------------------------------------------------------------------
@@ -193,7 +191,7 @@ class MemoryManager:
                 real = vmobject.real_page_count()
                 if vmobject.is_inode:
                     inode += real
-                elif getattr(vmobject, "is_volatile", False):
+                elif vmobject.is_volatile:
                     volatile += real
                 else:
                     anonymous += real

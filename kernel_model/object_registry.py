@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Iterator, TypeVar
 
 if TYPE_CHECKING:
     from .ref_counted import RefCounted
+
+
+K = TypeVar("K")
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,7 @@ class ObjectRegistry:
     def __iter__(self) -> Iterator["RefCounted"]:
         return iter(self.objects())
 
-    def of_kind(self, kind: type) -> list["RefCounted"]:
+    def of_kind(self, kind: type[K]) -> list[K]:
         return [o for o in self.objects() if isinstance(o, kind)]
 
     def snapshot(self) -> list[LiveObject]:

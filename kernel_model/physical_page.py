@@ -34,3 +34,8 @@ def page_round_up(size: int) -> int:
 
 def page_count_for(size: int) -> int:
     return (size + PAGE_SIZE - 1) // PAGE_SIZE
+
+
+#: What one slot of a VMObject holds: a real page, a marker page (not written yet), or None (an
+#: inode page not read yet).
+Slot = PhysicalPage | MarkerPage | None

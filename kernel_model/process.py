@@ -8,7 +8,7 @@ the ProcFS PID directory, and a parent's wait-list entry.
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from .address_space import AddressSpace
 from .file_description import FdEntry
@@ -75,7 +75,7 @@ class Process(RefCounted, Weakable):
         self.final_thread: Thread | None = None
         self.reparented_from = 0  # the parent it had before the linux policy moved it to PID 1
         self.reaped = False  # no wait list holds it any more (it may still be alive: a leak)
-        self.on_destroyed = None  # set by the kernel: removes it from the process list
+        self.on_destroyed: Callable[[Process], None] | None = None  # the kernel's: leave the process list
 
     def _destroy(self) -> None:
         if self.on_destroyed is not None:

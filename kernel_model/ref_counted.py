@@ -26,6 +26,8 @@ ZERO = "zero"            # count reached 0, destructor about to run or running (
 DESTROYED = "destroyed"  # destructor ran, weak links revoked
 
 T = TypeVar("T", bound="RefCounted")
+# A RefPtr to an AnonymousVMObject is a RefPtr to a VMObject: references are only read through.
+T_co = TypeVar("T_co", bound="RefCounted", covariant=True)
 
 
 class RefCounted:
@@ -133,7 +135,7 @@ def adopt_ref(obj: T, holder: str) -> "RefPtr[T]":
     return RefPtr(obj, holder)
 
 
-class RefPtr(Generic[T]):
+class RefPtr(Generic[T_co]):
     """One strong reference, held by `holder` until `release()`.
 
     Releasing twice is a bug in the model and raises, rather than silently corrupting a count.
@@ -141,12 +143,12 @@ class RefPtr(Generic[T]):
 
     __slots__ = ("_obj", "holder")
 
-    def __init__(self, obj: T, holder: str) -> None:
+    def __init__(self, obj: T_co, holder: str) -> None:
         # Only RefCounted.ref/try_ref and adopt_ref construct these, after counting.
-        self._obj: T | None = obj
+        self._obj: T_co | None = obj
         self.holder = holder
 
-    def get(self) -> T:
+    def get(self) -> T_co:
         obj = self._obj
         if obj is None:
             raise RuntimeError(f"use of a released RefPtr (holder {self.holder!r})")
@@ -156,7 +158,7 @@ class RefPtr(Generic[T]):
     def is_null(self) -> bool:
         return self._obj is None
 
-    def clone(self, holder: str) -> "RefPtr[T]":
+    def clone(self, holder: str) -> "RefPtr[T_co]":
         return self.get().ref(holder)
 
     def release(self) -> None:

@@ -12,11 +12,10 @@ from typing import TYPE_CHECKING, NamedTuple
 from .anonymous_vm_object import AnonymousVMObject
 from .inode_vm_object import InodeVMObject
 from .page_fault_response import PageFaultResponse
-from .physical_page import PAGE_SIZE, PhysicalPage
+from .physical_page import PAGE_SIZE, PhysicalPage, Slot
 from .ref_counted import RefPtr
 
 if TYPE_CHECKING:
-    from .thread import Thread
     from .vm_object import VMObject
 
 
@@ -98,7 +97,7 @@ class Region:
     def contains(self, address: int) -> bool:
         return self.base <= address < self.base + self.size
 
-    def _slots(self) -> list:
+    def _slots(self) -> list[Slot]:
         first = self.offset_pages
         return self.vmobject.physical_pages[first:first + self.page_count]
 
@@ -123,8 +122,7 @@ class Region:
         return RegionUsage(resident, shared, vmobject.is_anonymous, max(1, sharers))
 
     def cow_pages(self) -> int:
-        vmobject = self.vmobject
-        cow_map = getattr(vmobject, "cow_map", None)
+        cow_map = self.vmobject.cow_map
         if cow_map is None:
             return 0
         return cow_map[self.offset_pages:self.offset_pages + self.page_count].count(1)
@@ -191,6 +189,7 @@ class Region:
         mm = vmobject.mm
         run = vmobject.physical_pages[start:stop]
         count = stop - start
+        pages: list[PhysicalPage] | None
         if run.count(mm.lazy_committed_page) == count:
             assert vmobject.unused_committed is not None
             pages = vmobject.unused_committed.take_many(count)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .physical_page import PAGE_SIZE, PhysicalPage
+from .physical_page import PAGE_SIZE, PhysicalPage, Slot
 from .ref_counted import RefCounted
 from .weak_ptr import Weakable
 
@@ -19,12 +19,17 @@ if TYPE_CHECKING:
 
 
 class VMObject(RefCounted, Weakable):
+    """What the MemoryManager and regions ask of every object; anonymous memory answers more."""
+
     class_name = "VMObject"
 
-    def __init__(self, mm: "MemoryManager", slots: list) -> None:
+    def __init__(self, mm: "MemoryManager", slots: list[Slot]) -> None:
         super().__init__(mm.registry)
         self.mm = mm
-        self.physical_pages: list = slots
+        self.is_purgeable = False  # only anonymous objects can be made purgeable...
+        self.is_volatile = False   # ...and then volatile, which lets memory pressure purge them
+        self.cow_map: bytearray | None = None  # pages to copy on write (anonymous fork clones)
+        self.physical_pages: list[Slot] = slots
         self._family: list[VMObject] = [self]
         self.regions: list["Region"] = []  # not counted: a region holds a RefPtr to us instead
         mm.register_vmobject(self)
@@ -47,6 +52,10 @@ class VMObject(RefCounted, Weakable):
 
     def describe(self) -> str:
         return f"{self.class_name} ({self.page_count} pages, {len(self.regions)} regions)"
+
+    def purge(self, reason: str = "purge") -> int:
+        """Drop the pages of a volatile purgeable object; pages freed (none: not purgeable)."""
+        return 0
 
     # -- page sharing between fork clones --------------------------------------------------------
     def _join_family_of(self, parent: "VMObject") -> None:
@@ -79,7 +88,7 @@ class VMObject(RefCounted, Weakable):
                 count += 1
         return count
 
-    def _free_pages_not_shared(self, slots: list, indices: range | None = None) -> int:
+    def _free_pages_not_shared(self, slots: list[Slot], indices: range | None = None) -> int:
         """Count the real pages in `slots` that no other family member holds (they get freed)."""
         others = [o for o in self._family if o is not self]
         if not others:

@@ -7,7 +7,7 @@ exactly the window behind SerenityOS #4621, which the model reproduces on purpos
 """
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from .ref_counted import ALIVE, LIFETIME_LOCK, RefCounted, RefPtr
 
@@ -75,7 +75,7 @@ class WeakPtr(Generic[T]):
 class Weakable:
     """Mixin for RefCounted objects that hand out WeakPtrs."""
 
-    def make_weak_ptr(self) -> WeakPtr:
+    def make_weak_ptr(self) -> WeakPtr[Any]:
         """A WeakPtr to this object, or an empty one if the object is already dying."""
         obj: RefCounted = self  # type: ignore[assignment]
         with LIFETIME_LOCK:

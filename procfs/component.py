@@ -16,6 +16,7 @@ import json
 import os
 import stat
 from dataclasses import dataclass
+import typing
 from typing import Callable, Iterable
 
 from kernel_model.object_registry import ObjectRegistry
@@ -133,6 +134,13 @@ class Node:
 
     def write(self, caller: Caller, data: bytes) -> bytes:
         raise ProcFSError(errno.EROFS)
+
+    def write_steps(self, caller: Caller, data: bytes) -> typing.Generator[None, None, bytes]:
+        """The write, yielding between its steps if it has several (a ctl `tick`): the adapter
+        answers readers at each yield.  Most writes are one step."""
+        result = self.write(caller, data)
+        yield from ()
+        return result
 
     def read_at(self, offset: int, size: int) -> bytes:
         """Live files only: the bytes at `offset` now."""

@@ -28,7 +28,6 @@ import itertools
 import logging
 import math
 import os
-import stat
 import time
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Sequence, TypeVar
@@ -73,7 +72,7 @@ class Handle:
     node: Node
     caller: Caller
     content: bytes | None = b""  # None: not generated yet (Linux builds a process file at the first read)
-    ref: RefPtr | None = None
+    ref: RefPtr[Component] | None = None
     result_offset: int = 0  # where a control-file result starts (the write left the position there)
     has_read: bool = False  # a later read from offset 0 regenerates the snapshot
     pin: str | None = None  # what the open pinned (Linux): the content outlives the process
@@ -245,7 +244,8 @@ class ProcFSOperations(pyfuse3.Operations):
         would deadlock -- for two listings that trigger each other, too.  Such names are dropped
         by the background task once the listing is answered; a watched directory's names were
         served uncached meanwhile."""
-        stale, later = [], []
+        stale: list[tuple[int, str | None]] = []
+        later: list[tuple[int, str | None]] = []
         for ino, name in self._stale():
             (later if name is not None and self._listings_in_progress[ino] else stale).append((ino, name))
         self._take_back_later(later)
@@ -519,16 +519,14 @@ class ProcFSOperations(pyfuse3.Operations):
         loop answer readers every STEP_SLICE seconds, once the kernel has dropped what the steps
         so far made stale."""
         async with self._writing:
-            steps = getattr(handle.node, "write_steps", None)
-            if steps is None:
-                return handle.node.write(handle.caller, buf)
-            run = steps(handle.caller, buf)
+            run = handle.node.write_steps(handle.caller, buf)
             slice_end = trio.current_time() + STEP_SLICE
             while True:
                 try:
                     next(run)
                 except StopIteration as done:
-                    return done.value
+                    result: bytes = done.value
+                    return result
                 if trio.current_time() >= slice_end:
                     await self.drop_stale()
                     await trio.sleep(0)  # readers are answered here, between two steps

@@ -8,7 +8,7 @@ the Linux format wins, because unmodified Linux tools read those paths.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from kernel_model import Kernel, ProcessState
 
@@ -41,7 +41,7 @@ class GlobalBackend:
         self.linux = linux  # the personality: Linux's format where the two share a path
         self.machine = LinuxMachine(kernel)
 
-    def entries(self, self_link_target) -> list:
+    def entries(self, self_link_target: Callable[[Caller], str]) -> list[Node]:
         f = GlobalFile
         linux_sys = self.machine.sys_entries()
         sys_kernel = GlobalDirectory("kernel", [

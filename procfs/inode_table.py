@@ -36,7 +36,7 @@ class InodeEntry:
     name: str
     path: str
     lookups: int = 0
-    ref: RefPtr | None = None
+    ref: RefPtr[Component] | None = None
     children: dict[str, int] = field(default_factory=dict)  # name -> inode the kernel was given
     absent: set[str] = field(default_factory=set)  # names the kernel caches as absent here
 

@@ -23,6 +23,7 @@ from kernel_model import Kernel, Process, ProcessState
 from kernel_model.process import NO_TTY
 from kernel_model.object_registry import ObjectRegistry
 from kernel_model.physical_page import PAGE_SIZE
+from kernel_model.region import Region, RegionUsage
 from kernel_model.ref_counted import RefPtr, adopt_ref
 from kernel_model.weak_ptr import WeakPtr
 
@@ -91,7 +92,7 @@ class ProcessView:
         return 0
 
     # -- SerenityOS flavour ----------------------------------------------------------------------
-    def all_entry(self) -> dict:
+    def all_entry(self) -> dict[str, object]:
         p = self.p
         stats = p.space.stats()
         threads = []
@@ -121,7 +122,7 @@ class ProcessView:
         regions = []
         for r in self.p.space.regions:
             backing = r.backing()
-            entry: dict = {"readable": r.readable, "writable": r.writable, "executable": r.executable,
+            entry: dict[str, object] = {"readable": r.readable, "writable": r.writable, "executable": r.executable,
                            "stack": r.stack, "shared": r.shared, "syscall": r.syscall,
                            # quirk kept from SerenityOS: "purgeable" is true for every anonymous object
                            "purgeable": backing.anonymous}
@@ -234,7 +235,7 @@ class ProcessView:
             raise ProcFSError(errno.ESRCH, "zombie has no environment")
         return "".join(e + "\0" for e in self.p.environ).encode("utf-8", "surrogateescape")
 
-    def _map_header(self, r) -> str:
+    def _map_header(self, r: Region) -> str:
         """The maps line of a region; smaps starts each of its blocks with the same line."""
         backing = r.backing()
         if backing.file_path is not None:
@@ -249,7 +250,7 @@ class ProcessView:
         return "".join(self._map_header(r) + "\n" for r in self.p.space.regions).encode()
 
     @staticmethod
-    def _smaps_rows(usage) -> dict[str, int]:
+    def _smaps_rows(usage: RegionUsage) -> dict[str, int]:
         """smaps' byte counts for one region."""
         shared, private = usage.shared, usage.private
         dirty = usage.anonymous
@@ -445,8 +446,8 @@ class ProcessDirectory(Component):
         for ref in self.children.values():
             ref.get().prepare_for_deletion()
         if self.process_ref is not None:
-            ref, self.process_ref = self.process_ref, None
-            ref.release()
+            process_ref, self.process_ref = self.process_ref, None
+            process_ref.release()
 
     def _destroy(self) -> None:
         for ref in self.children.values():

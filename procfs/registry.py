@@ -50,7 +50,7 @@ class ProcFSComponentRegistry:
         self.strong_backrefs = False      # procfs_strong_backrefs: children hold their directory strongly
         self.panic_on_held_dir = False    # panic_on_held_pid_dir: unregistering a held directory panics
         # How a holder name reads to a person; the FUSE adapter names the host process behind a handle.
-        self.describe_holder = lambda holder: holder
+        self.describe_holder: Callable[[str], str] = lambda holder: holder
         # Called by the adapter after a reader's open or readdir completes ("open", "/5/stat"); the
         # simulation hangs race triggers on it (`after open /5/stat exit 5`).  True if one fired.
         self.on_access: Callable[[str, str], bool] = lambda operation, path: False
@@ -198,7 +198,7 @@ class RootDirectory(GlobalDirectory):
         entries.extend((str(pid), mode) for pid in pids)
         return entries
 
-    def add_link(self, name: str, target) -> None:
+    def add_link(self, name: str, target: Callable[[Caller], str]) -> None:
         self.add(GlobalLink(name, target))
 
 

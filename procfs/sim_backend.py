@@ -45,7 +45,8 @@ class ControlFile(Node):
             try:
                 next(steps)
             except StopIteration as done:
-                return done.value
+                result: bytes = done.value
+                return result
 
     def write_steps(self, caller: Caller, data: bytes) -> Generator[None, None, bytes]:
         """The write, yielding wherever the simulation may let readers in (between the steps of a

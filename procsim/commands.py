@@ -13,7 +13,7 @@ import shlex
 import signal
 import threading
 from dataclasses import dataclass, field
-from typing import Callable, Generator, Iterator, Protocol
+from typing import Callable, Collection, Generator, Iterator, Protocol
 
 from kernel_model import Kernel, KernelError, mman
 
@@ -158,7 +158,9 @@ def tokenize(line: str) -> Parsed:
     words = split_words(line)
     if not words:
         raise syntax("empty command")
-    args, options, flags = [], {}, set()
+    args: list[str] = []
+    options: dict[str, str] = {}
+    flags: set[str] = set()
     for word in words[1:]:
         key, eq, value = word.partition("=")
         if eq and key.isidentifier():
@@ -177,7 +179,7 @@ def _need(parsed: Parsed, minimum: int, maximum: int, usage: str) -> None:
         raise syntax(f"usage: {usage}")
 
 
-def _only(parsed: Parsed, options: set[str] = frozenset(), flags: set[str] = frozenset()) -> None:
+def _only(parsed: Parsed, options: Collection[str] = frozenset(), flags: Collection[str] = frozenset()) -> None:
     unknown = set(parsed.options) - set(options)
     if unknown:
         raise syntax(f"unknown option {sorted(unknown)[0]}=")

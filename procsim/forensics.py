@@ -58,6 +58,7 @@ def zombies(kernel: Kernel, runner: "SimulationRunner | None") -> dict:
         for z in kernel.zombies():
             parent = kernel.processes.get(z.ppid)
             waited_by = parent is not None and z.pid in parent.wait_list
+            parent_name = parent.name if parent is not None else "?"
             reap_with = f"wait {z.ppid} {z.pid}" if waited_by else ""
             if not waited_by:
                 holders = ", ".join(z.strong_holders()) or "nothing"
@@ -68,13 +69,13 @@ def zombies(kernel: Kernel, runner: "SimulationRunner | None") -> dict:
                 verdict = (f"parent {z.reparented_from} died; reparented to init (PID 1). "
                            + (f"{why}: reaped at the next step" if reaps else f"{why}: it stays a zombie"))
             elif runner is not None and runner.is_waiting(z.ppid):
-                verdict = f"parent {z.ppid} ({parent.name}) is blocked in wait(): reaped at the next step"
+                verdict = f"parent {z.ppid} ({parent_name}) is blocked in wait(): reaped at the next step"
             elif z.ppid == 1:
                 reaps, why = _init_reaps(kernel, runner)
                 verdict = f"child of init (PID 1): {why}: " + (
                     "reaped at the next step" if reaps else "it stays a zombie until PID 1 waits")
             else:
-                verdict = f"parent {z.ppid} ({parent.name}) is alive and not waiting: only it can reap it"
+                verdict = f"parent {z.ppid} ({parent_name}) is alive and not waiting: only it can reap it"
             reports.append(ZombieReport(z.pid, z.name, z.ppid, parent.name if parent else "",
                                         round((now - (now if z.dead_time is None else z.dead_time)) / 1e9, 3), z.wait_status(),
                                         verdict, reap_with))

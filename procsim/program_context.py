@@ -79,7 +79,8 @@ class ProgramContext:
 
     def kill(self, pid: int, sig: int) -> None:
         self._call(self.kernel.kill, pid, sig)
-        if not self.kernel.process(self.pid) or not self.kernel.process(self.pid).is_alive:
+        process = self.kernel.process(self.pid)
+        if process is None or not process.is_alive:
             raise ProgramExit
 
     def mmap(self, size: int, *, shared: bool = False, purgeable: bool = False, noreserve: bool = False,

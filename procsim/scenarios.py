@@ -143,7 +143,8 @@ def host_text(procs: list[dict], memory: int, fraction: int = 4) -> str:
     resident = {i["pid"]: (i["memory_info"].rss if i["memory_info"] else 0) // 4096 // fraction for i in procs}
     budget = memory // 4096 // 2
     scale = min(1.0, budget / max(1, sum(resident.values())))
-    lines, known = [], {}
+    lines: list[str] = []
+    known: dict[int, str] = {}
     for info in procs:
         name = re.sub(r"[^A-Za-z0-9_.:-]", "_", info["name"])[:60] or "proc"
         # The command line goes in as its bytes, in hex (argv=): any byte a Linux process may

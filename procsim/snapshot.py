@@ -28,7 +28,7 @@ def snapshot(mountpoint: str, destination: str) -> tuple[int, list[str]]:
         try:
             entries = sorted(os.scandir(src), key=lambda e: e.name)
         except OSError as e:
-            errors.append(f"{src.relative_to(source)}/: {os.strerror(e.errno)}")
+            errors.append(f"{src.relative_to(source)}/: {os.strerror(e.errno or 0)}")
             return
         for entry in entries:
             if src == source and entry.name in SKIP_AT_ROOT:

@@ -11,7 +11,7 @@ import os
 import time
 from dataclasses import dataclass
 
-from rich.console import Console, Group
+from rich.console import Console, Group, JustifyMethod
 from rich.live import Live
 from rich.panel import Panel
 from rich.table import Table
@@ -54,8 +54,10 @@ def state_of(process: dict) -> str:
 
 def process_table(snapshot: Snapshot) -> Table:
     table = Table(expand=True, box=None, header_style="bold")
-    for column, justify in (("PID", "right"), ("STATE", "left"), ("UID", "right"), ("VIRTUAL", "right"),
-                            ("RESIDENT", "right"), ("VOLATILE", "right"), ("CPU s", "right"), ("NAME", "left")):
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
+        ("PID", "right"), ("STATE", "left"), ("UID", "right"), ("VIRTUAL", "right"), ("RESIDENT", "right"),
+        ("VOLATILE", "right"), ("CPU s", "right"), ("NAME", "left"))
+    for column, justify in columns:
         table.add_column(column, justify=justify, no_wrap=True)
     by_pid = {p["pid"]: p for p in snapshot.processes}
     children: dict[int, list[int]] = {}

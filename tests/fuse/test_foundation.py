@@ -1,7 +1,6 @@
 """The mount lifecycle: mount, answer, unmount; crashes and stale mounts leave nothing dead."""
 import os
 import signal
-import subprocess
 import sys
 import time
 

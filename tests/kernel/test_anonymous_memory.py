@@ -7,7 +7,6 @@ import pytest
 from kernel_model import AllocationStrategy, Kernel, KernelError, mman
 from kernel_model.anonymous_vm_object import AnonymousVMObject
 from kernel_model.memory_manager import MemoryManager
-from kernel_model.physical_page import PhysicalPage
 from kernel_model.ref_counted import adopt_ref
 
 PAGE = 4096

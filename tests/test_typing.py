@@ -1,0 +1,14 @@
+"""The code type-checks with mypy, under the configuration in pyproject.toml: kernel_model/ and
+procfs/ strictly, procsim/ in every function body.  A type error is a test failure."""
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_mypy_passes():
+    result = subprocess.run([sys.executable, "-m", "mypy", "--no-incremental", "--cache-dir", "/dev/null"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Success: no issues found" in result.stdout
