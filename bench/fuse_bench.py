@@ -12,7 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from procsim.cli import fusermount, is_mounted
+from procsim.mount_client import fusermount, is_mounted
 from procsim.testing import MountedSystem
 
 HERE = Path(__file__).resolve().parent

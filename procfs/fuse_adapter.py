@@ -40,8 +40,9 @@ from kernel_model.ref_counted import RefPtr
 from .component import DIR, LNK, Caller, Component, LazyCaller, Node, ProcFSError
 from .host_caller import CallerResolver
 from .inode_table import ROOT_INODE, InodeEntry, InodeTable
-from .process_backend import (LINUX, PIN_MEMORY, PIN_NAMESPACE, ProcessDirectory, belongs_to_a_dead_process,
-                              entry_of)
+from .personality import LINUX
+from .process_directory import (PIN_MEMORY, PIN_NAMESPACE, ProcessDirectory, belongs_to_a_dead_process,
+                                entry_of)
 from .registry import ProcFSComponentRegistry
 
 log = logging.getLogger("procsim.fuse")

@@ -8,25 +8,19 @@ the Linux format wins, because unmodified Linux tools read those paths.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 from kernel_model import Kernel, ProcessState
 
 from . import serenity_machine
 from .component import Caller, GlobalDirectory, GlobalFile, GlobalLink, Node, json_bytes
 from .linux_machine import LinuxMachine
+from .process_view import ProcessView, ticks
 
-if TYPE_CHECKING:
-    from .process_backend import ProcessView
 
-CLK_TCK = 100
 PAGE_KB = 4
 OSRELEASE = "6.1.0-procsim"
 KERNEL_CMDLINE = "serial_debug panic=shutdown root=/dev/hda1 procsim=1"
-
-
-def ticks(ns: int) -> int:
-    return ns * CLK_TCK // 1_000_000_000
 
 
 dumps = json_bytes
@@ -35,9 +29,8 @@ dumps = json_bytes
 class GlobalBackend:
     """Builds the root's fixed entries over one kernel."""
 
-    def __init__(self, kernel: Kernel, process_view: "type[ProcessView]", linux: bool = False) -> None:
+    def __init__(self, kernel: Kernel, linux: bool = False) -> None:
         self.kernel = kernel
-        self._view = process_view
         self.linux = linux  # the personality: Linux's format where the two share a path
         self.machine = LinuxMachine(kernel)
 
@@ -93,8 +86,8 @@ class GlobalBackend:
         kernel = self.kernel
         with kernel.lock:
             # colonel first, then the process list newest first (SerenityOS prepends)
-            processes = [self._view.of(kernel.colonel, kernel).all_entry()]
-            processes += [self._view.of(p, kernel).all_entry() for p in reversed(kernel.processes.values())]
+            processes = [ProcessView(kernel.colonel, kernel).all_entry()]
+            processes += [ProcessView(p, kernel).all_entry() for p in reversed(kernel.processes.values())]
             body = {"processes": processes, "total_time": kernel.total_time,
                     "total_time_kernel": kernel.total_time_kernel}
         return dumps(body)

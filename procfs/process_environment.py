@@ -21,7 +21,7 @@ from kernel_model import ProcessState
 from kernel_model.physical_page import PAGE_SIZE
 
 if TYPE_CHECKING:
-    from .process_backend import ProcessView
+    from .process_view import ProcessView
 
 UNLIMITED = "unlimited"
 

@@ -22,7 +22,8 @@ from kernel_model.weak_ptr import WeakPtr
 from .component import Caller, GlobalDirectory, GlobalLink, Node, ProcFSError
 from .global_backend import GlobalBackend
 from .host_caller import host_cmdline, host_process_facts
-from .process_backend import LINUX, PERSONALITIES, SERENITY, ProcessDirectory, ProcessView
+from .personality import LINUX, PERSONALITIES, SERENITY
+from .process_backend import ProcessDirectory, specs_for
 
 
 
@@ -63,7 +64,7 @@ class ProcFSComponentRegistry:
         self._host_dirs: OrderedDict[int, RefPtr[ProcessDirectory]] = OrderedDict()
         self._host_registry = ObjectRegistry()  # host-caller views are not kernel objects
         self._host_lock = threading.Lock()      # protects _host_dirs
-        self.root = RootDirectory(self, GlobalBackend(kernel, ProcessView, personality == LINUX).entries(self._self_target))
+        self.root = RootDirectory(self, GlobalBackend(kernel, personality == LINUX).entries(self._self_target))
         with kernel.lock:
             kernel.add_observer(self)
             for process in kernel.processes.values():
@@ -86,7 +87,8 @@ class ProcFSComponentRegistry:
     def on_process_registered(self, process: Process) -> None:
         pid = process.pid
         directory = ProcessDirectory(self.kernel.registry, process.ref(f"PID directory /{pid}"),
-                                     self.personality, self.kernel, self.strong_backrefs)
+                                     self.personality, self.kernel, specs_for(self.personality),
+                                     self.strong_backrefs)
         self.directories[pid] = adopt_ref(directory, "ProcFS root list")
         if self.strong_backrefs:
             # Before 32a4a4ac197 every child existed from the start, so the cycle always formed.
@@ -153,7 +155,8 @@ class ProcFSComponentRegistry:
         process.tty = "notty"
         process.thread.state = "Running"  # type: ignore[union-attr]
         process_ref = adopt_ref(process, "host caller view")
-        directory = ProcessDirectory(self._host_registry, process_ref, self.personality, None)
+        directory = ProcessDirectory(self._host_registry, process_ref, self.personality, None,
+                                     specs_for(self.personality))
         with self._host_lock:
             self._host_dirs[pid] = adopt_ref(directory, "host caller cache")
             while len(self._host_dirs) > 32:

@@ -9,23 +9,21 @@ from __future__ import annotations
 import argparse
 import errno
 import os
-import shlex
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from kernel_model import KernelError
+from .mount_client import (PROCSIM_FSTYPE, clear_stale_mount, ctl_line, daemons_serving, is_mounted, mounted_here,
+                           run_ctl, unmount, wait_for_exit)
+from .options import add_simulation_arguments, option_argv, options_from
 
-from .daemon import Simulation, add_simulation_arguments, option_argv, options_from, serve, tune_gc_for_a_large_heap
-from .commands import parse_size
-from .event_log import read_record
-from .scenarios import BUILTIN, load_scenario
+# The simulator (kernel, procfs, runner, trio, FUSE) is imported by the subcommands that run one
+# (mount, run) when they run, so that ctl, umount, top and snapshot -- clients of a mount -- load
+# none of it.
 
 MOUNT_TIMEOUT = 30.0
-PROCSIM_FSTYPE = "fuse.procsim"  # the daemon mounts with subtype=procsim
 
 
 def die(message: str, code: int = 1) -> int:
@@ -33,54 +31,14 @@ def die(message: str, code: int = 1) -> int:
     return code
 
 
-def fusermount() -> str:
-    return shutil.which("fusermount") or shutil.which("fusermount3") or "fusermount"
-
-
-def mounted_here(path: str) -> tuple[str, str] | None:
-    """(source, type) of what is mounted at `path` (the topmost mount), or None."""
-    real = os.path.realpath(path)
-    found = None
-    try:
-        with open("/proc/self/mounts") as mounts:
-            for line in mounts:
-                fields = line.split()
-                if len(fields) > 2 and fields[1] == real:
-                    found = (fields[0], fields[2])
-    except OSError:
-        return ("?", "?") if os.path.ismount(path) else None
-    return found
-
-
-def is_mounted(path: str) -> bool:
-    return mounted_here(path) is not None
-
-
-def is_procsim_mount(path: str) -> bool:
-    here = mounted_here(path)
-    return here is not None and here[1] == PROCSIM_FSTYPE
-
-
-def clear_stale_mount(path: str) -> bool:
-    """A dead FUSE mount answers ENOTCONN; unmount it lazily.  Returns True if one was cleared.
-    (statfs, not stat: the kernel may answer a stat from its attribute cache without asking.)"""
-    try:
-        os.statvfs(path)
-        return False
-    except OSError as e:
-        if e.errno != errno.ENOTCONN:
-            return False
-    subprocess.run([fusermount(), "-u", "-z", path], check=False, capture_output=True)
-    return True
-
-
-def unmount(path: str, lazy: bool = False) -> bool:
-    command = [fusermount(), "-u"] + (["-z"] if lazy else []) + [path]
-    return subprocess.run(command, capture_output=True).returncode == 0
-
-
 def check_options(args: argparse.Namespace) -> str | None:
     """What is wrong with the simulation options, as one line, before any daemon starts."""
+    from kernel_model import KernelError
+
+    from .commands import parse_size
+    from .event_log import read_record
+    from .scenarios import load_scenario
+
     try:
         parse_size(str(args.memory))
     except KernelError as e:
@@ -114,6 +72,8 @@ def check_options(args: argparse.Namespace) -> str | None:
 
 def absolute_paths(args: argparse.Namespace) -> None:
     """The daemon runs in /: files named on the command line are made absolute first."""
+    from .scenarios import BUILTIN
+
     if args.scenario not in BUILTIN and args.scenario not in ("host", "scale") and os.path.exists(args.scenario):
         args.scenario = os.path.abspath(args.scenario)
     for attr in ("record", "replay"):
@@ -151,6 +111,8 @@ def cmd_mount(args: argparse.Namespace) -> int:
     if args.foreground:
         print(f"procsim: serving {options.mountpoint} in the foreground (Ctrl-C or procsim umount to stop)",
               flush=True)
+        from .daemon import serve
+
         return serve(options)
     log_path = log_path_for(options.mountpoint)
     command = [sys.executable, "-m", "procsim.daemon", options.mountpoint, *option_argv(options)]
@@ -174,37 +136,6 @@ def cmd_mount(args: argparse.Namespace) -> int:
     return die(f"the mount did not answer within {MOUNT_TIMEOUT:.0f} s (log: {log_path})")
 
 
-def daemons_serving(mountpoint: str) -> list:
-    """The daemon processes serving `mountpoint` (found by their command line)."""
-    import psutil
-
-    real = os.path.realpath(mountpoint)
-    found = []
-    for process in psutil.process_iter(["cmdline"]):
-        cmdline = process.info["cmdline"] or []
-        if "procsim.daemon" in cmdline and real in (os.path.realpath(a) for a in cmdline if a.startswith("/")):
-            found.append(process)
-    return found
-
-
-def wait_for_exit(processes: list, timeout: float = 10.0) -> bool:
-    import psutil
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        alive = []
-        for process in processes:
-            try:
-                if process.status() != psutil.STATUS_ZOMBIE:
-                    alive.append(process)
-            except psutil.NoSuchProcess:
-                pass
-        if not alive:
-            return True
-        time.sleep(0.02)
-    return False
-
-
 def cmd_umount(args: argparse.Namespace) -> int:
     mountpoint = args.mountpoint
     here = mounted_here(mountpoint)
@@ -226,6 +157,10 @@ def cmd_umount(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run a simulation headless (no mount) for some simulated seconds; print a summary."""
+    from kernel_model import KernelError
+
+    from .simulation import Simulation, tune_gc_for_a_large_heap
+
     options = options_from(args)
     options.paused = True  # headless: time moves only by --seconds, never with the host's clock
     tune_gc_for_a_large_heap()
@@ -273,38 +208,6 @@ def cmd_top(args: argparse.Namespace) -> int:
         return run(args.mountpoint, once=args.once, interval=args.interval, width=args.width)
     except OSError as e:
         return die(f"top: {args.mountpoint}: {os.strerror(e.errno) if e.errno else e}")
-
-
-def run_ctl(mountpoint: str, line: str) -> str:
-    """Write one command to MOUNTPOINT/sim/ctl and read its result from the same open file.  When
-    the kernel refuses it, the write fails with its errno and the same file reads its message:
-    the OSError of that errno (ProcessLookupError for ESRCH, ...) with the kernel's message."""
-    fd = os.open(os.path.join(mountpoint, "sim", "ctl"), os.O_RDWR)
-    try:
-        try:
-            os.write(fd, (line + "\n").encode())
-        except OSError as e:
-            code = e.errno or errno.EIO
-            message = _read_all(fd).decode(errors="replace").strip() or os.strerror(code)
-            raise OSError(code, message) from None
-        return _read_all(fd).decode()
-    finally:
-        os.close(fd)
-
-
-def _read_all(fd: int) -> bytes:
-    chunks = []
-    while chunk := os.read(fd, 65536):
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def ctl_line(words: list[str]) -> str:
-    """One argument is a whole command line (`procsim ctl M "fork 4"`); several are words, each
-    reaching the kernel as typed (`spawn 'a#b'`, `spawn "it's"`)."""
-    if len(words) == 1:
-        return words[0]
-    return " ".join(shlex.quote(word) for word in words)
 
 
 def cmd_ctl(args: argparse.Namespace) -> int:
@@ -368,10 +271,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.subcommand == "ctl" and not args.command:
         return die("ctl: no command given (try: procsim ctl MOUNTPOINT help)", 2)
-    try:
-        return args.func(args)
-    except KernelError as e:
-        return die(f"{e.message}")
+    result: int = args.func(args)
+    return result
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .cli import fusermount, is_mounted, run_ctl
+from .mount_client import fusermount, is_mounted, run_ctl
 
 _UNAVAILABLE_MARKERS = ("device not found", "Operation not permitted", "Permission denied",
                         "fuse: failed to open /dev/fuse", "fusermount: mount failed")

@@ -16,12 +16,18 @@ def pytest_addoption(parser):
     parser.addoption("--run-slow", action="store_true", help="run long load and scale tests")
 
 
+MOUNT_FIXTURES = {"mount_system", "public_mount_system", "mnt", "procsim_mount"}
+
+
 def pytest_collection_modifyitems(config, items):
-    if config.getoption("--run-slow"):
-        return
+    """Mark every test that mounts (`-m "not fuse"` runs the rest in seconds), and skip the long
+    runs unless --run-slow."""
     skip = pytest.mark.skip(reason="long run: use --run-slow")
     for item in items:
-        if "slow" in item.keywords:
+        in_fuse_dir = Path(str(item.fspath)).parent.name == "fuse"
+        if in_fuse_dir or MOUNT_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.fuse)
+        if "slow" in item.keywords and not config.getoption("--run-slow"):
             item.add_marker(skip)
 
 

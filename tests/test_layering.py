@@ -1,8 +1,12 @@
 """Data flows one way: kernel_model <- procfs backends <- FUSE adapter <- procsim.
 
 The model imports neither FUSE nor trio; the procfs backends import no FUSE binding and no event
-loop; only the adapter (procfs/fuse_adapter.py) speaks pyfuse3 and awaits on trio."""
+loop; only the adapter (procfs/fuse_adapter.py) speaks pyfuse3 and awaits on trio.  Inside procsim,
+the clients of a mount (ctl, umount, top, snapshot, the testing API, the pytest plugin) import no
+simulator, and no module imports another that imports it back (but for type checking)."""
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,7 +28,7 @@ def imported_modules(path: Path) -> set[str]:
 
 def test_each_layer_imports_only_what_lies_below_it():
     for package, forbidden in FORBIDDEN.items():
-        for path in (ROOT / package).glob("*.py"):
+        for path in (ROOT / package).rglob("*.py"):
             allowed = {"pyfuse3", "trio"} if path == ADAPTER else set()
             bad = imported_modules(path) & (forbidden - allowed)
             assert not bad, f"{path.relative_to(ROOT)} imports {sorted(bad)}"
@@ -39,3 +43,80 @@ def test_the_simulation_runner_needs_no_event_loop():
     """Programs are stepped by hand: `procsim run` and the tests never start trio."""
     assert "trio" not in imported_modules(ROOT / "procsim" / "runner.py")
 
+
+
+CLIENTS = ["procsim.pytest_plugin", "procsim.testing", "procsim.mount_client", "procsim.top", "procsim.snapshot",
+           "procsim.cli", "procsim.options"]
+SIMULATOR = ("trio", "pyfuse3", "fuse", "kernel_model", "procfs", "procsim.simulation", "procsim.daemon",
+             "procsim.runner", "procsim.commands", "procsim.scenarios", "procsim.programs", "procsim.event_log",
+             "procsim.bugs", "procsim.forensics")
+
+
+def test_clients_of_a_mount_import_no_simulator():
+    """pytest loads the plugin in every run where procsim is installed; `procsim ctl` runs often."""
+    code = (f"import sys; import {', '.join(CLIENTS)}; "
+            f"print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in ('trio', 'pyfuse3', 'fuse', "
+            f"'kernel_model', 'procfs', 'procsim'))))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                            cwd=ROOT).stdout.split()
+    simulator = [m for m in loaded if m.startswith(SIMULATOR) and m not in ("procsim",)]
+    assert simulator == [], simulator
+    assert "procsim.mount_client" in loaded  # (the check ran)
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def runtime_imports(path: Path, modules: set[str]) -> set[str]:
+    """Our modules that `path` imports when it is loaded (module level; not under TYPE_CHECKING)."""
+    name = module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = set()
+
+    def visit(body: list[ast.stmt]) -> None:
+        for node in body:
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+                continue
+            if isinstance(node, (ast.If, ast.Try)):
+                visit(node.body)
+                visit(getattr(node, "orelse", []))
+            elif isinstance(node, ast.Import):
+                found.update(alias.name for alias in node.names if alias.name in modules)
+            elif isinstance(node, ast.ImportFrom):
+                base = package
+                for _ in range(node.level - 1):
+                    base = base.rpartition(".")[0]
+                target = (f"{base}.{node.module}" if node.module else base) if node.level else node.module or ""
+                if target in modules:
+                    found.add(target)
+                found.update(f"{target}.{alias.name}" for alias in node.names if f"{target}.{alias.name}" in modules)
+    visit(ast.parse(path.read_text()).body)
+    found.discard(name)
+    return found
+
+
+def test_no_import_cycles():
+    paths = [p for package in ("kernel_model", "procfs", "procsim") for p in (ROOT / package).rglob("*.py")]
+    modules = {module_name(p) for p in paths}
+    graph = {module_name(p): runtime_imports(p, modules) for p in paths}
+    # a package's __init__ importing its own modules is not a cycle of the modules themselves
+    for name in graph:
+        graph[name] = {m for m in graph[name] if not name.startswith(m + ".")}
+    state: dict[str, int] = {}
+    cycles = []
+
+    def walk(node: str, trail: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                cycles.append(trail[trail.index(nxt):] + [nxt] if nxt in trail else [node, nxt])
+            elif nxt not in state:
+                walk(nxt, trail + [nxt])
+        state[node] = 2
+    for name in sorted(graph):
+        if name not in state:
+            walk(name, [name])
+    assert cycles == [], cycles
+    assert graph["procfs.process_backend"], "the graph is empty: the check saw no imports"

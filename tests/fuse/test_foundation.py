@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from procsim.cli import is_mounted
+from procsim.mount_client import is_mounted
 from procsim.testing import MountedSystem
 
 from ..conftest import require_fuse, run, wait_until

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from procsim.cli import is_mounted
+from procsim.mount_client import is_mounted
 from procsim.testing import MountedSystem
 
 from .load import Churn, ReaderStats, reader

@@ -5,7 +5,8 @@ from types import SimpleNamespace
 import pytest
 
 from kernel_model.kernel_error import KernelError
-from procsim.daemon import MountOptions, Simulation
+from procsim.options import MountOptions
+from procsim.simulation import Simulation
 from procsim.scenarios import host_text, substitute_variables
 
 VARS = {"init": "1", "web": "7"}

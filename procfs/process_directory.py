@@ -1,0 +1,376 @@
+"""The per-process component tree: `/PID/` (ProcessDirectory), the entries below it
+(ProcessEntry), the subdirectories whose listings are generated (ProcessSubdirectory) and their
+generated leaves (GeneratedEntry).  What one entry is -- file, link or directory, its mode, what
+an open pins -- is a FileSpec; the tables of specs are process_backend.py's.
+
+Lifetime design of seeds 6a/6b: a ProcessDirectory holds a strong RefPtr to its Process; the
+files below it point back with WeakPtrs.  When the process is unregistered, the directory is
+*prepared for deletion* -- its Process pointer is cleared -- and unlinked from the root.  Whoever
+still holds the directory (an open handle) keeps an orphaned, process-less directory alive, and
+every operation through it fails with an errno instead of crashing or showing another process.
+
+What each operation answers once the process is gone depends on the personality chosen at mount
+(serenity.md G, linux_procfs.md 4): SerenityOS keeps listing and looking up the children of an
+orphaned directory and fails opens with ESRCH and readlinks with EFAULT; Linux fails every lookup
+below it with ESRCH and its listing with ENOENT.
+"""
+from __future__ import annotations
+
+import contextlib
+import errno
+from typing import Callable, Iterable
+
+from kernel_model import Kernel, Process, ProcessState
+from kernel_model.object_registry import ObjectRegistry
+from kernel_model.ref_counted import RefPtr, adopt_ref
+from kernel_model.weak_ptr import WeakPtr
+
+from .component import DIR, Caller, Component, Node, ProcFSError
+from .personality import LINUX, SERENITY
+from .process_view import ProcessView
+
+PIN_MEMORY = "memory"
+
+PIN_NAMESPACE = "namespace"
+
+
+def dump_owner(directory: "ProcessDirectory", mode: int) -> tuple[int, int]:
+    """Who owns an entry below /PID.  Linux (task_dump_owner in fs/proc/base.c): a process
+    without an address space -- a zombie -- has its entries owned by root, except the
+    world-readable directories (0555), which keep showing the process's owner."""
+    process = directory.process
+    keeps_owner = mode == (DIR | 0o555)
+    if process is None:
+        # Reaped: Linux's 0555 subdirectories (task/, fdinfo/) have no getattr of their own and
+        # keep the owner their inode was given; everything else reads as root.
+        return directory.owner_when_alive if keeps_owner and directory.personality == LINUX else (0, 0)
+    if directory.personality == LINUX and process.state != ProcessState.RUNNING and not keeps_owner:
+        return 0, 0
+    return process.euid, process.egid
+
+def entry_of(node: Node) -> "ProcessEntry | None":
+    """The per-process entry a node belongs to (itself, or the fd/ task/ directory of a leaf)."""
+    if isinstance(node, ProcessEntry):
+        return node
+    if isinstance(node, GeneratedEntry):
+        return node.owner_entry
+    return None
+
+def belongs_to_a_dead_process(node: Node) -> bool:
+    """A PID directory whose process is gone, or anything below one."""
+    if isinstance(node, ProcessDirectory):
+        return node.process is None
+    entry = entry_of(node)
+    return entry is not None and entry.is_gone()
+
+Content = Callable[[ProcessView], bytes]
+
+Target = Callable[[Process], str]
+
+class FileSpec:
+    """What one per-process entry is: a file, a link or a subdirectory, with its mode."""
+
+    __slots__ = ("name", "file_type", "permissions", "content", "target", "directory", "pins",
+                 "ptrace_read", "per_thread")
+
+    def __init__(self, name: str, file_type: int, permissions: int, *, content: Content | None = None,
+                 target: Target | None = None, directory: "type[ProcessSubdirectory] | None" = None,
+                 pins: str | None = None, ptrace_read: bool = False) -> None:
+        self.name = name
+        self.file_type = file_type
+        self.permissions = permissions
+        self.content = content
+        self.target = target
+        self.directory = directory
+        # What Linux's open takes a reference to, so that a read after the process died still
+        # works (PIN_MEMORY: environ reads as empty; PIN_NAMESPACE: mounts reads the table), and
+        # that an open of a zombie's file fails (ESRCH: no address space; EINVAL: no namespaces).
+        self.pins = pins
+        # Linux lets only who may ptrace the process read it (PTRACE_MODE_READ: root, or the same
+        # uid), whatever the mode bits say: maps, smaps, smaps_rollup, fdinfo/.
+        self.ptrace_read = ptrace_read
+        self.per_thread = False  # task/TID/ has it too (Linux's per-thread files)
+
+class ProcessDirectory(Component):
+    """`/PID/`: holds its Process strongly until prepared for deletion."""
+
+    file_type = DIR
+
+    def __init__(self, registry: ObjectRegistry, process_ref: RefPtr[Process], personality: str,
+                 kernel: Kernel | None, specs: dict[str, FileSpec], strong_backrefs: bool = False) -> None:
+        process = process_ref.get()
+        super().__init__(registry, str(process.pid))
+        self.pid = process.pid
+        self.owner_when_alive = (process.euid, process.egid)
+        self.process_ref: RefPtr[Process] | None = process_ref
+        self.personality = personality
+        self.kernel = kernel
+        self.strong_backrefs = strong_backrefs  # the bug of 2021-06-12..07-01 (sim/bugs switch)
+        self._specs = specs  # its entries (process_backend.specs_for the personality)
+        self.children: dict[str, RefPtr[ProcessEntry]] = {}
+        self.permissions = 0o500 if personality == SERENITY else 0o555
+
+    def describe(self) -> str:
+        if self.process_ref is None:
+            return f"ProcFS directory /{self.pid}, orphaned: its process is gone"
+        return f"ProcFS directory /{self.pid}"
+
+    @property
+    def process(self) -> Process | None:
+        ref = self.process_ref
+        return None if ref is None else ref.get()
+
+    def owner(self) -> tuple[int, int]:
+        p = self.process
+        return (0, 0) if p is None else (p.euid, p.egid)
+
+    def specs(self) -> dict[str, FileSpec]:
+        return self._specs
+
+    def child(self, name: str) -> "ProcessEntry":
+        """The child component for `name`, created lazily on first lookup (as in SerenityOS)."""
+        ref = self.children.get(name)
+        if ref is not None:
+            return ref.get()
+        spec = self.specs().get(name)
+        if spec is None:
+            raise ProcFSError(errno.ENOENT)
+        cls = spec.directory or ProcessEntry
+        entry = cls(self._registry, self, spec)
+        self.children[name] = adopt_ref(entry, f"PID directory /{self.pid}")
+        return entry
+
+    def lookup(self, name: str, caller: Caller) -> Node:
+        if self.process is None and self.personality == LINUX:
+            raise ProcFSError(errno.ESRCH, "process is gone")  # proc_pid_permission, any name
+        return self.child(name)
+
+    def check_open_directory(self) -> None:
+        if self.process is None and self.personality == LINUX:
+            raise ProcFSError(errno.ESRCH, "process is gone")  # opendir(".") in a dead cwd
+
+    def list(self, caller: Caller) -> Iterable[tuple[str, int]]:
+        if self.process is None and self.personality == LINUX:
+            raise ProcFSError(errno.ENOENT, "process is gone")
+        return [(name, spec.file_type | spec.permissions) for name, spec in self.specs().items()]
+
+    def prepare_for_deletion(self) -> None:
+        for ref in self.children.values():
+            ref.get().prepare_for_deletion()
+        if self.process_ref is not None:
+            process_ref, self.process_ref = self.process_ref, None
+            process_ref.release()
+
+    def _destroy(self) -> None:
+        for ref in self.children.values():
+            ref.release()
+        self.children.clear()
+        if self.process_ref is not None:
+            self.process_ref.release()
+            self.process_ref = None
+
+class ProcessEntry(Component):
+    """A file or link below `/PID/`; reaches its directory through a WeakPtr (seed 6b)."""
+
+    def __init__(self, registry: ObjectRegistry, directory: ProcessDirectory, spec: FileSpec) -> None:
+        super().__init__(registry, spec.name)
+        self.spec = spec
+        self.file_type = spec.file_type
+        self.permissions = spec.permissions
+        self.pid = directory.pid
+        self.personality = directory.personality
+        self.kernel = directory.kernel
+        self._strong_dir: RefPtr[ProcessDirectory] | None = None
+        self._cache: tuple[int, bytes] | None = None  # (kernel.version, content)
+        if directory.strong_backrefs:
+            self._strong_dir = directory.ref(f"{spec.name} entry of /{directory.pid} (strong back-pointer bug)")
+        self.dir_link: WeakPtr[ProcessDirectory] = directory.make_weak_ptr()
+
+    def describe(self) -> str:
+        return f"ProcFS entry /{self.pid}/{self.name}"
+
+    def directory(self) -> ProcessDirectory | None:
+        if self._strong_dir is not None:
+            return self._strong_dir.get()
+        return self.dir_link.unsafe_ptr()
+
+    def process(self) -> Process:
+        """The live (or zombie) process, or ESRCH.
+
+        SerenityOS answers EINVAL where the back-pointer was already cleared; procsim answers ESRCH
+        there too, so that no reader ever sees EINVAL for a process that merely died."""
+        directory = self.directory()
+        if directory is None:
+            raise ProcFSError(errno.ESRCH, "process directory is gone")
+        process = directory.process
+        if process is None:
+            raise ProcFSError(errno.ESRCH, "process is gone")
+        return process
+
+    def owner(self) -> tuple[int, int]:
+        directory = self.directory()
+        if directory is None:
+            return 0, 0
+        if self.spec.name in ("fd", "stacks") and self.personality == SERENITY:
+            return 0, 0
+        return dump_owner(directory, self.mode)
+
+    def is_gone(self) -> bool:
+        directory = self.directory()
+        return directory is None or directory.process is None
+
+    def check_ptrace_read(self, caller: Caller) -> None:
+        if self.spec.ptrace_read:
+            self.require_trace(caller)
+
+    def require_trace(self, caller: Caller) -> None:
+        """EACCES unless the caller could ptrace the process (Linux only; root may always)."""
+        if self.personality == LINUX and caller.uid != 0:
+            directory = self.directory()
+            process = directory.process if directory is not None else None
+            if process is not None and caller.uid != process.uid:
+                raise ProcFSError(errno.EACCES, "not permitted to trace this process")
+
+    def read(self, caller: Caller) -> bytes:
+        if self.spec.content is None:
+            return super().read(caller)
+        self.check_ptrace_read(caller)
+        kernel = self.kernel
+        if kernel is None:  # a host-caller view: nothing to lock, nothing changes
+            return self.spec.content(ProcessView(self.process(), None))
+        with kernel.lock:
+            process = self.process()
+            cache = self._cache
+            if cache is not None and cache[0] == kernel.version:
+                return cache[1]  # nothing in the kernel changed since: the same snapshot
+            content = self.spec.content(ProcessView(process, kernel))
+            self._cache = (kernel.version, content)
+            return content
+
+    def check_open(self, caller: Caller) -> str | None:
+        if self.spec.content is None:
+            return super().check_open(caller)
+        self.check_ptrace_read(caller)  # Linux checks it at open (proc_mem_open)
+        process = self.process()
+        if self.spec.pins is not None and process.state != ProcessState.RUNNING:
+            if self.spec.pins == PIN_MEMORY:
+                raise ProcFSError(errno.ESRCH, "a zombie has no address space")
+            raise ProcFSError(errno.EINVAL, "a zombie has no namespaces")  # mounts_open_common
+        return self.spec.pins
+
+    def readlink(self, caller: Caller) -> str:
+        if self.spec.target is None:
+            raise ProcFSError(errno.EINVAL)
+        try:
+            process = self.process()
+        except ProcFSError:
+            if self.personality == SERENITY:
+                raise ProcFSError(errno.EFAULT, "link generator failed: process is gone")
+            raise
+        if process.state != ProcessState.RUNNING:
+            raise ProcFSError(errno.ENOENT, "zombie")
+        return self.spec.target(process)
+
+    def prepare_for_deletion(self) -> None:
+        """Files keep their weak back-pointer (an open then answers ESRCH); subdirectories clear it."""
+
+    def _destroy(self) -> None:
+        self.dir_link.clear()
+        if self._strong_dir is not None:
+            ref, self._strong_dir = self._strong_dir, None
+            ref.release()
+
+_NO_LOCK = contextlib.nullcontext()  # host-caller views have no kernel to lock
+
+class ProcessSubdirectory(ProcessEntry):
+    """`fd/`, `stacks/` and `task/`: listings generated from the process each time."""
+
+    def names(self, process: Process) -> list[str]:
+        raise NotImplementedError
+
+    def entry(self, process: Process, name: str) -> Node:
+        raise NotImplementedError
+
+    def list(self, caller: Caller) -> Iterable[tuple[str, int]]:
+        try:
+            process = self.process()
+        except ProcFSError:
+            if self.personality == LINUX:
+                raise ProcFSError(errno.ENOENT, "process is gone") from None  # proc_pident_readdir
+            raise
+        with self.kernel.lock if self.kernel is not None else _NO_LOCK:
+            return [(name, self.entry(process, name).mode) for name in self.names(process)]
+
+    def lookup(self, name: str, caller: Caller) -> Node:
+        try:
+            process = self.process()
+        except ProcFSError:
+            raise ProcFSError(errno.ENOENT)
+        with self.kernel.lock if self.kernel is not None else _NO_LOCK:
+            if name not in self.names(process):
+                raise ProcFSError(errno.ENOENT)
+            return self.entry(process, name)
+
+class GeneratedEntry(Node):
+    """A generated entry inside fd/, stacks/, ns/ or task/ (no identity of its own)."""
+
+    generated = True
+
+    def __init__(self, owner_entry: ProcessEntry, file_type: int, permissions: int,
+                 content: Callable[[], bytes] | None = None, target: str | Callable[[], str] | None = None,
+                 children: dict[str, Node] | Callable[[], dict[str, Node]] | None = None,
+                 ptrace_read: bool = False) -> None:
+        self.owner_entry = owner_entry
+        self.file_type = file_type
+        self.permissions = permissions
+        self._content = content
+        self._target = target
+        self._children = children if children is not None else {}
+        self.ptrace_read = ptrace_read
+
+    def children(self) -> dict[str, Node]:
+        return self._children() if callable(self._children) else self._children
+
+    def owner(self) -> tuple[int, int]:
+        directory = self.owner_entry.directory()
+        return (0, 0) if directory is None else dump_owner(directory, self.mode)
+
+    def read(self, caller: Caller) -> bytes:
+        if self._content is None:
+            return super().read(caller)
+        if self.ptrace_read:
+            self.owner_entry.require_trace(caller)
+        kernel = self.owner_entry.kernel
+        with kernel.lock if kernel is not None else _NO_LOCK:
+            self.owner_entry.process()
+            return self._content()
+
+    def check_open(self, caller: Caller) -> str | None:
+        if self._content is None:
+            return super().check_open(caller)
+        if self.ptrace_read:
+            self.owner_entry.require_trace(caller)
+        self.owner_entry.process()
+        return None
+
+    def readlink(self, caller: Caller) -> str:
+        if self._target is None:
+            raise ProcFSError(errno.EINVAL)
+        return self._target() if callable(self._target) else self._target
+
+    def lookup(self, name: str, caller: Caller) -> Node:
+        if not self.is_dir:
+            return super().lookup(name, caller)
+        kernel = self.owner_entry.kernel
+        with kernel.lock if kernel is not None else _NO_LOCK:
+            child = self.children().get(name)
+        if child is None:
+            raise ProcFSError(errno.ENOENT)
+        return child
+
+    def list(self, caller: Caller) -> Iterable[tuple[str, int]]:
+        if not self.is_dir:
+            return super().list(caller)
+        kernel = self.owner_entry.kernel
+        with kernel.lock if kernel is not None else _NO_LOCK:
+            return [(name, child.mode) for name, child in self.children().items()]
