@@ -68,14 +68,6 @@ class AnonymousVMObject(VMObject):
         return cls(mm, [mm.lazy_committed_page] * pages, purgeable=purgeable, unused_committed=committed)
 
     # -- faults ----------------------------------------------------------------------------------
-    def should_cow(self, index: int, shared: bool) -> bool:
-        page = self.physical_pages[index]
-        if page is self.mm.shared_zero_page or page is self.mm.lazy_committed_page:
-            return True
-        if shared:
-            return False
-        cow_map = self.cow_map
-        return cow_map is not None and cow_map[index] == 1
 
     def handle_zero_fault(self, index: int) -> PageFaultResponse:
         """First write to a zero/lazy slot: lazy takes its reservation, zero allocates (may OOM)."""
@@ -133,12 +125,7 @@ class AnonymousVMObject(VMObject):
         if volatile:
             self.physical_pages[:] = map(_swap(mm.lazy_committed_page, mm.shared_zero_page),
                                          self.physical_pages, self.physical_pages)
-            if self.unused_committed is not None:
-                self.unused_committed.release()
-                self.unused_committed = None
-            if self.shared_cow is not None:
-                self.shared_cow.release()
-                self.shared_cow = None
+            self._release_reservations()
             self.cow_map = None
             self.is_volatile = True
             self.was_purged = False
@@ -199,13 +186,18 @@ class AnonymousVMObject(VMObject):
         self.cow_map = bytearray(b"\x01") * pages
         return clone
 
-    def _destroy(self) -> None:
+    def _release_reservations(self) -> None:
+        """Give back the committed pages it holds: its own unused reservation and its side of a
+        fork's COW set (going volatile, and at destruction)."""
         if self.unused_committed is not None:
             self.unused_committed.release()
             self.unused_committed = None
         if self.shared_cow is not None:
             self.shared_cow.release()
             self.shared_cow = None
+
+    def _destroy(self) -> None:
+        self._release_reservations()
         super()._destroy()
 
 

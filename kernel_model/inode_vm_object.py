@@ -50,13 +50,6 @@ class InodeVMObject(VMObject):
     def amount_clean(self) -> int:
         return self.real_page_count() * 4096
 
-    def release_all_clean_pages(self) -> int:
-        freed = self._free_pages_not_shared(self.physical_pages)
-        count = self.page_count - self.physical_pages.count(None)
-        self.physical_pages[:] = [None] * self.page_count
-        self.mm.free_pages(freed)
-        return count
-
     def _destroy(self) -> None:
         super()._destroy()
         self.inode_ref.release()

@@ -113,14 +113,6 @@ class MemoryManager:
                 return self._next_pfns(1)[0]
         return None
 
-    def allocate_pages(self, count: int) -> int:
-        """Account `count` pages from the free pool at once (fast path for bulk faults)."""
-        with self._lock:
-            count = min(count, self.uncommitted)
-            self.uncommitted -= count
-            self.used += count
-            return count
-
     def free_pages(self, count: int) -> None:
         """Pages whose last user went away return to the *uncommitted* pool."""
         if count:

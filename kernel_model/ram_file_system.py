@@ -74,10 +74,3 @@ class RamFileSystem:
             raise KernelError(errno.ENOENT, f"no simulated file {path}")
         return ref.get()
 
-    def paths(self) -> list[str]:
-        return sorted(p for p, r in self._inodes.items() if not r.get().is_directory)
-
-    def release_all(self) -> None:
-        for ref in self._inodes.values():
-            ref.release()
-        self._inodes.clear()

@@ -56,10 +56,6 @@ class RefCounted:
         return self._ref_count
 
     @property
-    def is_dying(self) -> bool:
-        return self._lifetime != ALIVE
-
-    @property
     def is_destroyed(self) -> bool:
         return self._lifetime == DESTROYED
 

@@ -88,7 +88,7 @@ class VMObject(RefCounted, Weakable):
                 count += 1
         return count
 
-    def _free_pages_not_shared(self, slots: list[Slot], indices: range | None = None) -> int:
+    def _free_pages_not_shared(self, slots: list[Slot]) -> int:
         """Count the real pages in `slots` that no other family member holds (they get freed)."""
         others = [o for o in self._family if o is not self]
         if not others:

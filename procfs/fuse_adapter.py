@@ -193,9 +193,6 @@ class ProcFSOperations(pyfuse3.Operations):
         if handle is not None and handle.ref is not None:
             handle.ref.release()
 
-    def open_handles(self) -> list[Handle]:
-        return list(self._handles.values())
-
     def request_report(self) -> str:
         """`sim/requests`: what the kernel asked since the mount, by kind (a noise-free cost)."""
         total = sum(self.requests.values())

@@ -129,9 +129,3 @@ class InodeTable:
     def children(self, entry: InodeEntry) -> list[InodeEntry]:
         return [self._entries[ino] for ino in entry.children.values() if ino in self._entries]
 
-    def release_all(self) -> None:
-        """At unmount the kernel forgets nothing: drop every count."""
-        for ino in [ino for ino in self._entries if ino != ROOT_INODE]:
-            entry = self._entries.get(ino)
-            if entry is not None:
-                self.forget(ino, entry.lookups)

@@ -19,7 +19,7 @@ from kernel_model.object_registry import ObjectRegistry
 from kernel_model.ref_counted import RefPtr, adopt_ref
 from kernel_model.weak_ptr import WeakPtr
 
-from .component import Caller, GlobalDirectory, GlobalLink, Node, ProcFSError
+from .component import Caller, GlobalDirectory, Node, ProcFSError
 from .global_backend import GlobalBackend
 from .host_caller import host_cmdline, host_process_facts
 from .personality import LINUX, PERSONALITIES, SERENITY
@@ -133,10 +133,6 @@ class ProcFSComponentRegistry:
         for pid in [pid for pid, weak in self.orphans.items() if weak.is_null()]:
             self.orphans.pop(pid).clear()
 
-    def orphaned_directory(self, pid: int) -> ProcessDirectory | None:
-        weak = self.orphans.get(pid)
-        return None if weak is None else weak.unsafe_ptr()
-
     # -- the caller's own, hidden, directory -----------------------------------------------------
     def host_directory(self, pid: int) -> ProcessDirectory | None:
         """A read-only view of a host process (the caller), so `ps` can look itself up."""
@@ -200,10 +196,6 @@ class RootDirectory(GlobalDirectory):
         mode = 0o040500 if self.registry.personality == SERENITY else 0o040555
         entries.extend((str(pid), mode) for pid in pids)
         return entries
-
-    def add_link(self, name: str, target: Callable[[Caller], str]) -> None:
-        self.add(GlobalLink(name, target))
-
 
 class HostCallers(GlobalDirectory):
     """HOST_CALLERS: each caller finds its own view here, by its own PID, and nothing else."""

@@ -12,7 +12,7 @@ from typing import Callable, Generator, Protocol
 
 from kernel_model import KernelError
 
-from .component import Caller, GlobalDirectory, GlobalFile, Node, ProcFSError
+from .component import Caller, GlobalDirectory, Node, ProcFSError
 
 MAX_CTL_WRITE = 64 * 1024
 
@@ -138,5 +138,3 @@ def build_sim_directory(controller: Controller, owner_uid: int, owner_gid: int,
     return GlobalDirectory("sim", [ControlFile(controller, owner_uid, owner_gid), *(extra or [])])
 
 
-def text_file(name: str, generate: Callable[[Caller], str], permissions: int = 0o444) -> GlobalFile:
-    return GlobalFile(name, lambda caller: generate(caller).encode(), permissions)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Collection, Generator, Iterator, Protocol
 
 from kernel_model import Kernel, KernelError, mman
+from kernel_model.syscalls.exit import signal_name
 
 MAX_LINE = 4096
 MAX_TICK = 3600  # ~1 s of work at most (the mount answers readers between its steps)
@@ -106,13 +107,6 @@ def parse_signal(text: str) -> int:
         return int(signal.Signals[name])
     except KeyError:
         raise syntax(f"unknown signal {text!r}") from None
-
-
-def signal_name(sig: int) -> str:
-    try:
-        return signal.Signals(sig).name
-    except ValueError:
-        return str(sig)
 
 
 @dataclass

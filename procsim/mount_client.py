@@ -39,11 +39,6 @@ def is_mounted(path: str) -> bool:
     return mounted_here(path) is not None
 
 
-def is_procsim_mount(path: str) -> bool:
-    here = mounted_here(path)
-    return here is not None and here[1] == PROCSIM_FSTYPE
-
-
 def clear_stale_mount(path: str) -> bool:
     """A dead FUSE mount answers ENOTCONN; unmount it lazily.  Returns True if one was cleared.
     (statfs, not stat: the kernel may answer a stat from its attribute cache without asking.)"""

@@ -42,7 +42,7 @@ class ExitSyscalls(KernelCore):
             self._set_stopped(process, False)
         else:
             self.emit("signal", pid=pid, signal=sig)
-            self._die(process, 0, sig, f"signal {_signal_name(sig)}")
+            self._die(process, 0, sig, f"signal {signal_name(sig)}")
 
     def _set_stopped(self, process: Process, stopped: bool) -> None:
         if process.stopped == stopped:
@@ -60,7 +60,8 @@ class ExitSyscalls(KernelCore):
         self._die(process, 0, sig, reason)
 
 
-def _signal_name(sig: int) -> str:
+def signal_name(sig: int) -> str:
+    """SIGKILL for 9; the number for one Python does not name."""
     try:
         return _signal.Signals(sig).name
     except ValueError:
