@@ -116,8 +116,8 @@ class ProcFSOperations(pyfuse3.Operations):
         self.registry = registry
         self.personality = registry.personality
         self.inodes = InodeTable(registry.root)
-        registry.describe_holder = self.describe_holder
-        registry.changed = []  # the registry queues what changed for `drop_stale`
+        registry.name_holders_with(self.describe_holder)
+        registry.track_changes()  # the registry queues what changed for `drop_stale`
         self._resolver = CallerResolver()
         self._handles: dict[int, Handle] = {}
         self._numbers = itertools.count(1)
@@ -213,10 +213,9 @@ class ProcFSOperations(pyfuse3.Operations):
         """What the kernel must drop now: (parent, name) for names of directories that left the
         root and of their entries, (inode, None) for attributes (the owner of an orphan, or of a
         Linux zombie's files, reads as root)."""
-        changed = self.registry.changed
+        changed = self.registry.take_changes()
         if not changed:
             return []
-        self.registry.changed = []
         stale: list[tuple[int, str | None]] = []
         for directory, unlinked in changed:
             entry = self.inodes.inode_of(directory)
@@ -254,7 +253,7 @@ class ProcFSOperations(pyfuse3.Operations):
     async def uncache_watched_listings(self) -> None:
         """A new `after readdir /DIR` trigger: the kernel forgets the names it has in DIR, and
         DIR is served uncached until the trigger fires (see the module docstring)."""
-        watched = self.registry.watched_listings()
+        watched = self.registry.hooks.watched_listings()
         new = watched - self._uncached_paths
         self._uncached_paths = watched
         if not new:
@@ -308,9 +307,9 @@ class ProcFSOperations(pyfuse3.Operations):
 
     async def _after_access(self, operation: str, entry: InodeEntry) -> None:
         """Fire the race triggers waiting for this access (`after open|readdir PATH ...`)."""
-        if self.registry.on_access(operation, entry.path):
+        if self.registry.hooks.on_access(operation, entry.path):
             await self.drop_stale()
-            self._uncached_paths &= self.registry.watched_listings()
+            self._uncached_paths &= self.registry.hooks.watched_listings()
 
     # -- metadata --------------------------------------------------------------------------------
     @answers_errno

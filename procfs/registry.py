@@ -10,6 +10,7 @@ so it never keeps one alive itself.
 from __future__ import annotations
 
 import errno
+from dataclasses import dataclass
 import threading
 from collections import OrderedDict
 from typing import Callable, Iterable
@@ -39,8 +40,20 @@ def pid_of_name(name: str) -> int | None:
         return int(name)
     return None
 
+@dataclass(frozen=True)
+class ReaderHooks:
+    """What the simulation asks to hear of readers, given to the registry when it is made."""
+
+    # Called after a reader's open or readdir completes ("open", "/5/stat"); race triggers hang on
+    # it (`after open /5/stat exit 5`).  True if one fired.
+    on_access: Callable[[str, str], bool] = lambda operation, path: False
+    # The directories ("/", "/5") a trigger waits to see listed: their names are served uncached
+    # until it fires.
+    watched_listings: Callable[[], frozenset[str]] = frozenset
+
+
 class ProcFSComponentRegistry:
-    def __init__(self, kernel: Kernel, personality: str = SERENITY) -> None:
+    def __init__(self, kernel: Kernel, personality: str = SERENITY, hooks: ReaderHooks = ReaderHooks()) -> None:
         if personality not in PERSONALITIES:
             raise ValueError(f"personality must be one of {PERSONALITIES}")
         self.kernel = kernel
@@ -50,17 +63,13 @@ class ProcFSComponentRegistry:
         # Bug switches (sim/bugs/): reproduce what SerenityOS fixed in 3344f91fc49 and bee75c1f242.
         self.strong_backrefs = False      # procfs_strong_backrefs: children hold their directory strongly
         self.panic_on_held_dir = False    # panic_on_held_pid_dir: unregistering a held directory panics
-        # How a holder name reads to a person; the FUSE adapter names the host process behind a handle.
+        self.hooks = hooks
+        # How a holder name reads to a person (name_holders_with: the FUSE adapter names the host
+        # process behind a handle).
         self.describe_holder: Callable[[str], str] = lambda holder: holder
-        # Called by the adapter after a reader's open or readdir completes ("open", "/5/stat"); the
-        # simulation hangs race triggers on it (`after open /5/stat exit 5`).  True if one fired.
-        self.on_access: Callable[[str, str], bool] = lambda operation, path: False
-        # The directories ("/", "/5") a trigger waits to see listed: the adapter serves their names
-        # uncached until it fires.
-        self.watched_listings: Callable[[], frozenset[str]] = frozenset
-        # What changed since the adapter last looked (None: nobody looks): (directory, unlinked).
-        # Unlinked directories leave the root; a Linux zombie's entries change owner.
-        self.changed: list[tuple[ProcessDirectory, bool]] | None = None
+        # What changed since the server last took it (None until one tracks changes): (directory,
+        # unlinked).  Unlinked directories leave the root; a Linux zombie's entries change owner.
+        self._changed: list[tuple[ProcessDirectory, bool]] | None = None
         self._host_dirs: OrderedDict[int, RefPtr[ProcessDirectory]] = OrderedDict()
         self._host_registry = ObjectRegistry()  # host-caller views are not kernel objects
         self._host_lock = threading.Lock()      # protects _host_dirs
@@ -80,9 +89,27 @@ class ProcFSComponentRegistry:
             return f"{HOST_CALLERS}/{pid}"
         return str(pid)
 
-    # -- kernel observer -------------------------------------------------------------------------
+    # -- the server in front of it (the FUSE adapter) ---------------------------------------------
+    def track_changes(self) -> None:
+        """From now on, queue what changed for take_changes (a server that caches names must
+        take them back)."""
+        self._changed = []
+
+    def take_changes(self) -> list[tuple[ProcessDirectory, bool]]:
+        changed = self._changed or []
+        if self._changed is not None:
+            self._changed = []
+        return changed
+
+    def name_holders_with(self, describe: Callable[[str], str]) -> None:
+        """How the lifetime inspector and a panic name a holder ("open handle 7 on /42" -> "... held
+        by host process 1234 (bash)")."""
+        self.describe_holder = describe
+
     def listing_watched(self, path: str) -> bool:
-        return path in self.watched_listings()
+        return path in self.hooks.watched_listings()
+
+    # -- kernel observer -------------------------------------------------------------------------
 
     def on_process_registered(self, process: Process) -> None:
         pid = process.pid
@@ -98,10 +125,10 @@ class ProcFSComponentRegistry:
     def on_process_finalized(self, process: Process) -> None:
         if self.personality == SERENITY:
             self.unregister(process.pid)
-        elif self.changed is not None:
+        elif self._changed is not None:
             ref = self.directories.get(process.pid)
             if ref is not None:
-                self.changed.append((ref.get(), False))
+                self._changed.append((ref.get(), False))
 
     def on_process_reaped(self, process: Process) -> None:
         self.unregister(process.pid)
@@ -121,8 +148,8 @@ class ProcFSComponentRegistry:
             ref.release()  # the pre-fix code only unlinked the directory: the cycle keeps it alive
             return
         directory.prepare_for_deletion()
-        if self.changed is not None:
-            self.changed.append((directory, True))
+        if self._changed is not None:
+            self._changed.append((directory, True))
         weak = directory.make_weak_ptr()
         ref.release()
         if not weak.is_null():

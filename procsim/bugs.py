@@ -54,7 +54,6 @@ class BugSwitches:
     def __init__(self, registry: "ProcFSComponentRegistry", runner: "SimulationRunner") -> None:
         self._registry = registry
         self._runner = runner
-        self._init_does_not_reap = False
 
     def get(self, name: str) -> bool:
         if name == "procfs_strong_backrefs":
@@ -62,7 +61,7 @@ class BugSwitches:
         if name == "panic_on_held_pid_dir":
             return self._registry.panic_on_held_dir
         if name == "init_does_not_reap":
-            return self._init_does_not_reap
+            return self._runner.init_does_not_reap
         raise KeyError(name)
 
     def set(self, name: str, on: bool) -> None:
@@ -71,7 +70,7 @@ class BugSwitches:
         elif name == "panic_on_held_pid_dir":
             self._registry.panic_on_held_dir = on
         elif name == "init_does_not_reap":
-            self._init_does_not_reap = on
+            self._runner.init_does_not_reap = on
         else:
             raise KeyError(name)
         kernel = self._registry.kernel

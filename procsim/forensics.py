@@ -46,7 +46,7 @@ def _init_reaps(kernel: Kernel, runner: "SimulationRunner | None") -> tuple[bool
         return False, f"PID 1 ({init.name}) runs no init program, so nothing calls wait() for it"
     if "--no-reap" in init.cmdline:
         return False, "PID 1 runs init --no-reap (the container PID-1 problem)"
-    if runner is not None and runner.bugs.get("init_does_not_reap"):
+    if runner is not None and runner.init_does_not_reap:
         return False, "the init_does_not_reap bug switch is on"
     return True, "PID 1 runs the init program, which waits for every child"
 

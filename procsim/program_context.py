@@ -109,9 +109,9 @@ class ProgramContext:
     def log(self, message: str) -> None:
         self.kernel.log(f"{self.name}({self.pid}): {message}")
 
-    def bug(self, name: str) -> bool:
-        """Whether a bug switch (sim/bugs/NAME) is on."""
-        return self._runner.bugs.get(name)
+    def init_does_not_reap(self) -> bool:
+        """Whether the init_does_not_reap bug switch (sim/bugs/) is on."""
+        return self._runner.init_does_not_reap
 
     def try_wait(self, child: int = -1) -> tuple[int, int] | None:
         """Reap a child that has exited, if any (WNOHANG); None when none has, or there are none."""

@@ -21,7 +21,7 @@ async def init(ctx: ProgramContext) -> None:
     if ctx.flag("no-reap"):
         ctx.log("not reaping children (--no-reap)")
     while True:
-        if ctx.flag("no-reap") or ctx.bug("init_does_not_reap"):
+        if ctx.flag("no-reap") or ctx.init_does_not_reap():
             await ctx.sleep(0.5)
             continue
         if ctx.try_wait() is None:

@@ -21,19 +21,11 @@ import logging
 import os
 import signal
 import threading
-from typing import TYPE_CHECKING, Any, Callable, Coroutine, Generator, Iterator
+from typing import Any, Callable, Coroutine, Generator, Iterator
 
 from kernel_model import Kernel, KernelError, KernelEvent
 
 from .program_context import Program, ProgramContext, ProgramExit
-
-if TYPE_CHECKING:
-    from .bugs import BugSwitches
-
-
-class _NoBugs:
-    def get(self, name: str) -> bool:
-        return False
 
 
 log = logging.getLogger("procsim.runner")
@@ -81,7 +73,7 @@ class SimulationRunner:
         self.step_ns = int(step * NS)
         self.seed = seed
         self.paused = False
-        self.bugs: "BugSwitches | _NoBugs" = _NoBugs()  # set by the Simulation
+        self.init_does_not_reap = False  # the init_does_not_reap bug switch (sim/bugs/)
         self.replaying = False  # while a replay runs, pause/resume are recorded but change nothing
         # Held while a step runs; ctl commands take it too.  One thread runs everything, but a
         # test may drive the kernel from another.

@@ -12,7 +12,7 @@ from functools import partial
 
 from kernel_model import Kernel, KernelError
 from procfs.component import GlobalDirectory, GlobalFile
-from procfs.registry import ProcFSComponentRegistry
+from procfs.registry import ProcFSComponentRegistry, ReaderHooks
 from procfs.sim_backend import LiveFile, SwitchFile, build_sim_directory
 
 from . import forensics
@@ -50,18 +50,16 @@ class Simulation:
             max_processes = max(max_processes, options.processes + 1000)
         self.kernel = Kernel(memory, orphan_policy=options.orphan_policy or options.personality,
                              max_processes=max_processes)
-        self.registry = ProcFSComponentRegistry(self.kernel, options.personality)
         self.runner = SimulationRunner(self.kernel, {**BUILTIN_PROGRAMS, **scenario.programs},
                                        speed=options.speed, seed=options.seed)
         self.interpreter = CommandInterpreter(self.kernel, self.runner, self.runner.has_program)
+        self.registry = ProcFSComponentRegistry(self.kernel, options.personality, ReaderHooks(
+            on_access=self.interpreter.on_access, watched_listings=self.interpreter.watched_listings))
         header = {"scenario": options.scenario, "scenario_text": scenario.text, "seed": options.seed,
                   "personality": options.personality, "orphan_policy": options.orphan_policy,
                   "memory": str(memory), "processes": options.processes}
         self.events = EventLog(self.kernel, options.record, header)
-        self.registry.on_access = self.interpreter.on_access
-        self.registry.watched_listings = self.interpreter.watched_listings
         self.bugs = BugSwitches(self.registry, self.runner)
-        self.runner.bugs = self.bugs
         self.sim_directory = build_sim_directory(self.interpreter, os.getuid(), os.getgid(), [
             LiveFile("events", self.events.read, lambda: self.events.size, os.getuid(), os.getgid()),
             *self._forensics_files(),
