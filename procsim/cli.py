@@ -210,6 +210,20 @@ def cmd_top(args: argparse.Namespace) -> int:
         return die(f"top: {args.mountpoint}: {os.strerror(e.errno) if e.errno else e}")
 
 
+def cmd_graph(args: argparse.Namespace) -> int:
+    """Render the fork tree, or the graph of one PID (what keeps it alive if it is dead or its
+    /PID is orphaned; else its parent and children), from the mount's sim/ files."""
+    from .graph_command import GraphError, render
+
+    try:
+        written = render(args.mountpoint, args.pid, args.output)
+    except GraphError as e:
+        return die(f"graph: {e}", e.code)
+    if args.output in (None, "-"):
+        sys.stdout.write(written)
+    return 0
+
+
 def cmd_ctl(args: argparse.Namespace) -> int:
     if not os.path.isfile(os.path.join(args.mountpoint, "sim", "ctl")):
         return die(f"ctl: {args.mountpoint} is not a procsim mount (no sim/ctl)", 2)
@@ -260,6 +274,12 @@ def build_parser() -> argparse.ArgumentParser:
     top.add_argument("--interval", type=float, default=1.0, help="seconds between refreshes")
     top.add_argument("--width", type=int, default=None, help="columns (default: the terminal's)")
     top.set_defaults(func=cmd_top)
+    graph = sub.add_parser("graph", help="draw the process tree, or what keeps a dead PID alive (Graphviz)")
+    graph.add_argument("mountpoint")
+    graph.add_argument("pid", nargs="?", type=int, default=None)
+    graph.add_argument("-o", "--output", default=None,
+                       help="FILE.svg, .png, .pdf or .dot (default: the DOT text on stdout)")
+    graph.set_defaults(func=cmd_graph)
     ctl = sub.add_parser("ctl", help="run one command on a mounted simulation")
     ctl.add_argument("mountpoint")
     ctl.add_argument("command", nargs=argparse.REMAINDER)

@@ -8,13 +8,14 @@ served as `sim/zombies[.json]` and `sim/lifetimes[.json]`.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterable
 
 from kernel_model import Kernel, ProcessState
 from kernel_model.process import Process
 from kernel_model.vm_object import VMObject
-from procfs.process_backend import ProcessDirectory
+from kernel_model.ref_counted import RefCounted
+from procfs.process_directory import ProcessDirectory, ProcessEntry
 
 if TYPE_CHECKING:
     from .runner import SimulationRunner
@@ -84,6 +85,14 @@ def zombies(kernel: Kernel, runner: "SimulationRunner | None") -> dict:
                 "zombies": [asdict(r) for r in sorted(reports, key=lambda r: r.pid)]}
 
 
+def tree(kernel: Kernel) -> list[dict[str, object]]:
+    """Every process as a row of the fork tree (sim/tree.json): who is whose child, who is dead,
+    and who was reparented from which parent."""
+    with kernel.lock:
+        return [{"pid": p.pid, "ppid": p.ppid, "name": p.name, "alive": p.state == ProcessState.RUNNING,
+                 "reparented_from": p.reparented_from} for p in kernel.processes.values()]
+
+
 def zombies_text(report: dict) -> str:
     lines = [f"# {report['note']}", f"{'PID':>7} {'NAME':<16} {'PPID':>7} {'PARENT':<16} {'ZOMBIE FOR':>10}  "
              f"{'STATUS':>6}  VERDICT"]
@@ -104,14 +113,28 @@ class LifetimeReport:
     strong: int
     weak: int
     held_by: list[str]
+    pid: int | None = None  # the process it is, or whose /PID it is (None: a VM object)
+    # The names it holds others under: an edge of the reference graph goes from it to them
+    # ("PID directory /8" holds the process 8 and the entries of /8).
+    holds_as: list[str] = field(default_factory=list)
+
+
+def _holds_as(obj: object) -> list[str]:
+    if isinstance(obj, ProcessDirectory):
+        return [f"PID directory /{obj.pid}"]
+    if isinstance(obj, ProcessEntry):
+        return [f"{obj.name} entry of /{obj.pid} (strong back-pointer bug)"]
+    return []
 
 
 def lifetimes(kernel: Kernel, describe_holder: Callable[[str], str],
-              linked_directories: Iterable[object] | None = None) -> list[dict]:
+              linked_directories: Iterable[object] | None = None, *, zombies: bool = False) -> list[dict]:
     """Every live object that should already be gone, and who holds it.
 
     `linked_directories` are the PID directories /proc still lists; any other live one is left
-    over from a process that was unregistered (without them, that check is skipped)."""
+    over from a process that was unregistered (without them, that check is skipped).  With
+    `zombies`, the whole reference graph of the dead: every zombie too (its parent's wait list
+    holds it), its PID directory, and the entries of a reported directory that hold it back."""
     linked = None if linked_directories is None else {id(d) for d in linked_directories}
     owned_by_fds: set[int] = set()
     with kernel.lock:
@@ -120,25 +143,54 @@ def lifetimes(kernel: Kernel, describe_holder: Callable[[str], str],
                 if entry.description.vmobject_ref is not None:
                     owned_by_fds.add(id(entry.description.vmobject_ref.get()))
         found = []
-        for obj in kernel.registry.objects():
+        reported_directories: set[int] = set()
+        objects = kernel.registry.objects()
+        for obj in objects:
             why = ""
             if isinstance(obj, Process) and obj.pid and obj.state == ProcessState.DEAD:
                 parent = kernel.processes.get(obj.ppid)
                 if obj.reaped or parent is None or obj.pid not in parent.wait_list:
                     why = "a reaped (or unreapable) process that is still alive"
+                elif zombies:
+                    why = f"a zombie: its parent {obj.ppid} has not waited for it yet"
             elif isinstance(obj, ProcessDirectory) and obj.process is None:
                 why = "an orphaned PID directory (its process is gone)"
             elif isinstance(obj, ProcessDirectory) and linked is not None and id(obj) not in linked \
                     and obj.kernel is kernel:
                 why = "a PID directory no longer linked from /proc (its process was unregistered)"
+            elif zombies and isinstance(obj, ProcessDirectory) and obj.process is not None \
+                    and obj.process.state != ProcessState.RUNNING:
+                why = "the PID directory of a zombie (Linux keeps it until the reap)"
             elif isinstance(obj, VMObject) and not obj.regions and id(obj) not in owned_by_fds:
                 why = "a VM object no region maps"
             if why:
-                holders = [f"{describe_holder(h)}" + (f" (x{n})" if n > 1 else "")
-                           for h, n in sorted(obj.strong_holders().items())]
-                found.append(LifetimeReport(type(obj).__name__, obj.describe(), why, obj.ref_count,
-                                            obj.weak_count(), holders))
+                if isinstance(obj, ProcessDirectory):
+                    reported_directories.add(id(obj))
+                found.append(_report(obj, why, describe_holder))
+        if zombies:  # the entries that hold a reported directory back (the strong back-pointer bug)
+            cycles: dict[int, list[ProcessEntry]] = {}
+            for obj in objects:
+                if isinstance(obj, ProcessEntry) and obj._strong_dir is not None \
+                        and id(obj._strong_dir.get()) in reported_directories:
+                    cycles.setdefault(obj.pid, []).append(obj)
+            for pid, entries in sorted(cycles.items()):  # one node for them all: they hold alike
+                reports = [_report(e, "", describe_holder) for e in entries]
+                names = ", ".join(e.name for e in entries[:4]) + (", ..." if len(entries) > 4 else "")
+                found.append(LifetimeReport(
+                    "ProcessEntry", f"{len(entries)} entries of /{pid} ({names})",
+                    "they hold their directory strongly (the procfs_strong_backrefs bug): a cycle",
+                    sum(r.strong for r in reports), sum(r.weak for r in reports),
+                    sorted({h for r in reports for h in r.held_by}), pid,
+                    [a for r in reports for a in r.holds_as]))
     return [asdict(r) for r in found]
+
+
+def _report(obj: "RefCounted", why: str, describe_holder: Callable[[str], str]) -> LifetimeReport:
+    holders = [f"{describe_holder(h)}" + (f" (x{n})" if n > 1 else "")
+               for h, n in sorted(obj.strong_holders().items())]
+    pid = obj.pid if isinstance(obj, (Process, ProcessDirectory, ProcessEntry)) else None
+    return LifetimeReport(type(obj).__name__, obj.describe(), why, obj.ref_count, obj.weak_count(), holders,
+                          pid, _holds_as(obj))
 
 
 def lifetimes_text(report: list[dict]) -> str:

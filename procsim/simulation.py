@@ -15,7 +15,7 @@ from procfs.component import GlobalDirectory, GlobalFile
 from procfs.registry import ProcFSComponentRegistry, ReaderHooks
 from procfs.sim_backend import LiveFile, SwitchFile, build_sim_directory
 
-from . import forensics
+from . import dot_graphs, forensics
 from .bugs import BUGS, BugSwitches
 from .commands import CommandInterpreter, parse_size
 from .event_log import EventLog, RecordError, read_record
@@ -92,10 +92,22 @@ class Simulation:
                 linked = [ref.get() for ref in self.registry.directories.values()]
             return forensics.lifetimes(self.kernel, self.registry.describe_holder, linked)
 
+        def references_report() -> list:
+            with self.kernel.lock:
+                linked = [ref.get() for ref in self.registry.directories.values()]
+            return forensics.lifetimes(self.kernel, self.registry.describe_holder, linked, zombies=True)
+
+        def tree_dot(caller: object) -> bytes:
+            return dot_graphs.tree_dot(forensics.tree(self.kernel), zombie_report()["zombies"]).encode()
+
         return [GlobalFile("zombies", lambda c: forensics.zombies_text(zombie_report()).encode()),
                 GlobalFile("zombies.json", lambda c: forensics.dumps(zombie_report())),
                 GlobalFile("lifetimes", lambda c: forensics.lifetimes_text(lifetime_report()).encode()),
-                GlobalFile("lifetimes.json", lambda c: forensics.dumps(lifetime_report()))]
+                GlobalFile("lifetimes.json", lambda c: forensics.dumps(lifetime_report())),
+                GlobalFile("references.json", lambda c: forensics.dumps(references_report())),
+                GlobalFile("lifetimes.dot", lambda c: dot_graphs.references_dot(references_report()).encode()),
+                GlobalFile("tree.json", lambda c: forensics.dumps(forensics.tree(self.kernel))),
+                GlobalFile("tree.dot", tree_dot)]
 
     def start(self) -> None:
         """Start the clock paused, build the scenario (and replay), then let time run."""
