@@ -200,12 +200,19 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
 
 
 def cmd_top(args: argparse.Namespace) -> int:
-    from .top import run
-
+    """The interactive live view (Textual); `--once` prints one frame for scripts (rich)."""
     if not args.interval > 0:
         return die(f"top: --interval must be positive, not {args.interval}", 2)
+    if not os.path.isfile(os.path.join(args.mountpoint, "sim", "ctl")):
+        return die(f"top: {args.mountpoint} is not a procsim mount (no sim/ctl)", 2)
     try:
-        return run(args.mountpoint, once=args.once, interval=args.interval, width=args.width)
+        if args.once or not sys.stdout.isatty():
+            from .top import run
+
+            return run(args.mountpoint, once=True, interval=args.interval, width=args.width)
+        from .live_view import run as run_live
+
+        return run_live(args.mountpoint, interval=args.interval)
     except OSError as e:
         return die(f"top: {args.mountpoint}: {os.strerror(e.errno) if e.errno else e}")
 

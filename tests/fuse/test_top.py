@@ -18,4 +18,4 @@ def test_top_once_renders_the_tree_zombies_memory_and_events(mount_system):
 
 def test_top_on_something_that_is_not_a_mount_fails_cleanly(tmp_path):
     result = run([sys.executable, "-m", "procsim.cli", "top", str(tmp_path), "--once"])
-    assert result.returncode == 1 and result.stderr.startswith("procsim: top:")
+    assert result.returncode == 2 and result.stderr.startswith("procsim: top:") and "not a procsim mount" in result.stderr
