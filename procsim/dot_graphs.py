@@ -51,10 +51,10 @@ def tree_dot(processes: list[dict[str, Any]], zombies: list[dict[str, Any]], pid
         if row is None:
             continue
         dead = not row["alive"]
-        label = f"{p} {row['name']}" + ("\\nzombie" if dead else "")
+        label = f"{p} {row['name']}" + ("\nzombie" if dead else "")
         style = ZOMBIE if dead else LIVE
         if row.get("reparented_from"):
-            label += f"\\norphan of {row['reparented_from']}"
+            label += f"\norphan of {row['reparented_from']}"
             style = ORPHAN if not dead else ZOMBIE
         lines.append(f"p{p} [label={quote(label)} {style}];")
     for p in sorted(shown):
