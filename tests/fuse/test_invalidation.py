@@ -18,7 +18,7 @@ import time
 import pytest
 
 # How long reaps race the readers, per personality (PROCSIM_RACE_SECONDS for a longer hunt).
-SECONDS = float(os.environ.get("PROCSIM_RACE_SECONDS", "8"))
+SECONDS = float(os.environ.get("PROCSIM_RACE_SECONDS", "6"))
 READERS = 4
 ALLOWED = {errno.ENOENT, errno.ESRCH}
 
