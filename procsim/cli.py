@@ -15,8 +15,17 @@ import tempfile
 import time
 from pathlib import Path
 
-from .mount_client import (PROCSIM_FSTYPE, clear_stale_mount, ctl_line, daemons_serving, is_mounted, mounted_here,
-                           run_ctl, unmount, wait_for_exit)
+from .mount_client import (
+    PROCSIM_FSTYPE,
+    clear_stale_mount,
+    ctl_line,
+    daemons_serving,
+    is_mounted,
+    mounted_here,
+    run_ctl,
+    unmount,
+    wait_for_exit,
+)
 from .options import add_simulation_arguments, option_argv, options_from
 
 # The simulator (kernel, procfs, runner, trio, FUSE) is imported by the subcommands that run one
@@ -244,7 +253,8 @@ def cmd_ctl(args: argparse.Namespace) -> int:
 
 
 def version() -> str:
-    from importlib.metadata import PackageNotFoundError, version as package_version
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as package_version
 
     try:
         return package_version("procsim")

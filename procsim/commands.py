@@ -13,7 +13,7 @@ import shlex
 import signal
 import threading
 from dataclasses import dataclass, field
-from typing import Callable, Collection, Generator, Iterator, Protocol
+from typing import Any, Callable, Collection, Generator, Iterator, Protocol
 
 from kernel_model import Kernel, KernelError, mman
 from kernel_model.syscalls.exit import signal_name
@@ -278,7 +278,7 @@ class CommandInterpreter:
         return self.execute(line, caller, source)
 
     def _record(self, line: str, source: str, result: str | None = None, error: KernelError | None = None) -> None:
-        fields: dict = {"line": line, "source": source}
+        fields: dict[str, Any] = {"line": line, "source": source}
         if result is not None:
             fields["result"] = result
         if error is not None:

@@ -9,16 +9,15 @@ from __future__ import annotations
 import json
 import threading
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from kernel_model import Kernel, KernelEvent
-
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"))
 
 
 class EventLog:
-    def __init__(self, kernel: Kernel, record: str | None = None, header: dict | None = None,
+    def __init__(self, kernel: Kernel, record: str | None = None, header: dict[str, Any] | None = None,
                  limit: int = 64 << 20) -> None:
         self._lock = threading.Lock()  # protects the buffer, the pending events and the file
         self._buffer = bytearray()
@@ -75,7 +74,7 @@ class EventLog:
             start = max(0, offset - self._base)
             return bytes(self._buffer[start:start + size])
 
-    def lines(self) -> list[dict]:
+    def lines(self) -> list[dict[str, Any]]:
         with self._lock:
             self._encode_pending()
             data = bytes(self._buffer)
@@ -101,7 +100,7 @@ class RecordError(ValueError):
     """A record that cannot be replayed: the file, the line and what is wrong with it."""
 
 
-def read_record(path: str | Path) -> tuple[dict, list[dict]]:
+def read_record(path: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The header and the events of a file written with --record, checked: every problem is a
     RecordError naming the file and the line (a record is data from anywhere)."""
     try:
@@ -137,7 +136,7 @@ def read_record(path: str | Path) -> tuple[dict, list[dict]]:
     return header, events
 
 
-def _json_object(path: str | Path, number: int, line: str) -> dict:
+def _json_object(path: str | Path, number: int, line: str) -> dict[str, Any]:
     try:
         value = json.loads(line)
     except ValueError as e:  # JSONDecodeError

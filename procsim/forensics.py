@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from kernel_model import Kernel, ProcessState
 from kernel_model.process import Process
-from kernel_model.vm_object import VMObject
 from kernel_model.ref_counted import RefCounted
+from kernel_model.vm_object import VMObject
 from procfs.process_directory import ProcessDirectory, ProcessEntry
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ def _init_reaps(kernel: Kernel, runner: "SimulationRunner | None") -> tuple[bool
     return True, "PID 1 runs the init program, which waits for every child"
 
 
-def zombies(kernel: Kernel, runner: "SimulationRunner | None") -> dict:
+def zombies(kernel: Kernel, runner: "SimulationRunner | None") -> dict[str, Any]:
     with kernel.lock:
         now = kernel.clock.now_ns()
         reports = []
@@ -93,7 +93,7 @@ def tree(kernel: Kernel) -> list[dict[str, object]]:
                  "reparented_from": p.reparented_from} for p in kernel.processes.values()]
 
 
-def zombies_text(report: dict) -> str:
+def zombies_text(report: dict[str, Any]) -> str:
     lines = [f"# {report['note']}", f"{'PID':>7} {'NAME':<16} {'PPID':>7} {'PARENT':<16} {'ZOMBIE FOR':>10}  "
              f"{'STATUS':>6}  VERDICT"]
     for z in report["zombies"]:
@@ -128,7 +128,7 @@ def _holds_as(obj: object) -> list[str]:
 
 
 def lifetimes(kernel: Kernel, describe_holder: Callable[[str], str],
-              linked_directories: Iterable[object] | None = None, *, zombies: bool = False) -> list[dict]:
+              linked_directories: Iterable[object] | None = None, *, zombies: bool = False) -> list[dict[str, Any]]:
     """Every live object that should already be gone, and who holds it.
 
     `linked_directories` are the PID directories /proc still lists; any other live one is left
@@ -193,7 +193,7 @@ def _report(obj: "RefCounted", why: str, describe_holder: Callable[[str], str]) 
                           pid, _holds_as(obj))
 
 
-def lifetimes_text(report: list[dict]) -> str:
+def lifetimes_text(report: list[dict[str, Any]]) -> str:
     lines = [f"{'KIND':<20} {'STRONG':>6} {'WEAK':>4}  OBJECT -- WHY -- HELD BY"]
     for r in report:
         lines.append(f"{r['kind']:<20} {r['strong']:>6} {r['weak']:>4}  {r['object']} -- {r['why']}")

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import errno
 import random
-from typing import TYPE_CHECKING, Awaitable, Callable
+from typing import TYPE_CHECKING, Awaitable, Callable, ParamSpec, TypeVar
 
 from kernel_model import AccessResult, KernelError, mman
 
 if TYPE_CHECKING:
     from .runner import SimulationRunner
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class ProgramExit(Exception):
@@ -55,7 +58,7 @@ class ProgramContext:
         await self._runner.sleep_until(self.pid, self.kernel.clock.now_ns() + int(seconds * 1e9))
 
     # -- syscalls of this process ----------------------------------------------------------------
-    def _call(self, fn: Callable, *args, **kwargs):
+    def _call(self, fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         process = self.kernel.process(self.pid)
         if process is None or not process.is_alive:
             raise ProgramExit

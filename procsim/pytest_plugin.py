@@ -13,6 +13,8 @@ Where FUSE is unavailable the test is skipped, and the reason is printed.
 """
 from __future__ import annotations
 
+from typing import Iterator
+
 import pytest
 
 from .testing import FuseUnavailable, MountedSystem
@@ -26,7 +28,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture
-def procsim_mount(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+def procsim_mount(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[MountedSystem]:
     """A mounted simulated /proc in a temporary directory (a procsim.testing.MountedSystem)."""
     marker = request.node.get_closest_marker("procsim")
     options = {**DEFAULTS, **(marker.kwargs if marker else {})}

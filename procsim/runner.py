@@ -27,7 +27,6 @@ from kernel_model import Kernel, KernelError, KernelEvent
 
 from .program_context import Program, ProgramContext, ProgramExit
 
-
 log = logging.getLogger("procsim.runner")
 NS = 1_000_000_000
 #: Real seconds a program may run before it awaits its context.  A program that never awaits

@@ -14,8 +14,7 @@ import signal
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 from kernel_model import Kernel, KernelError
 
@@ -133,7 +132,7 @@ def host(fraction: int = 4) -> tuple[str, int]:
     return host_text(procs, memory, fraction), memory
 
 
-def host_text(procs: list[dict], memory: int, fraction: int = 4) -> str:
+def host_text(procs: list[dict[str, Any]], memory: int, fraction: int = 4) -> str:
     """The scenario text for psutil `info` dicts (pid, ppid, name, uids, cmdline, memory_info).
 
     Resident sizes count shared pages once per process, so on a host with big shared mappings
@@ -251,7 +250,7 @@ def load_scenario(name_or_path: str, processes: int = 1000) -> Scenario:
         raise FileNotFoundError(f"no built-in scenario or file named {name_or_path!r} "
                                 f"(built-in: {', '.join(sorted(BUILTIN))})")
     if path.suffix == ".py":
-        namespace: dict = {"__name__": "procsim_scenario", "__file__": str(path)}
+        namespace: dict[str, Any] = {"__name__": "procsim_scenario", "__file__": str(path)}
         with time_limit(LOAD_BUDGET, f"{path}: loading it took more than {LOAD_BUDGET:g} s (a loop at module level?)"):
             exec(compile(path.read_text(), str(path), "exec"), namespace)
         if "SCENARIO" not in namespace:

@@ -9,6 +9,7 @@ import gc
 import os
 import time
 from functools import partial
+from typing import Any
 
 from kernel_model import Kernel, KernelError
 from procfs.component import GlobalDirectory, GlobalFile
@@ -29,7 +30,7 @@ class Simulation:
     """One simulated machine: kernel, /proc components, command interpreter, runner, event log."""
 
     def __init__(self, options: MountOptions) -> None:
-        self.replay_events: list[dict] = []
+        self.replay_events: list[dict[str, Any]] = []
         if options.replay and options.record and os.path.realpath(options.replay) == os.path.realpath(options.record):
             raise ValueError(f"{options.record}: --record would overwrite the record --replay reads")
         if options.replay:
@@ -71,7 +72,7 @@ class Simulation:
         self.scenario = scenario
 
     @staticmethod
-    def _replay_programs(header: dict, named: str) -> dict:
+    def _replay_programs(header: dict[str, Any], named: str) -> dict[str, Any]:
         """A record is data: it never runs code by itself.  A run made with a Python scenario
         (programs of its own) replays only with that file named on the command line."""
         recorded = str(header.get("scenario", ""))
@@ -83,16 +84,16 @@ class Simulation:
                              f"(a record never runs code by itself)")
         return load_scenario(named, 1).programs
 
-    def _forensics_files(self) -> list:
-        def zombie_report() -> dict:
+    def _forensics_files(self) -> list[Any]:
+        def zombie_report() -> dict[str, Any]:
             return forensics.zombies(self.kernel, self.runner)
 
-        def lifetime_report() -> list:
+        def lifetime_report() -> list[Any]:
             with self.kernel.lock:
                 linked = [ref.get() for ref in self.registry.directories.values()]
             return forensics.lifetimes(self.kernel, self.registry.describe_holder, linked)
 
-        def references_report() -> list:
+        def references_report() -> list[Any]:
             with self.kernel.lock:
                 linked = [ref.get() for ref in self.registry.directories.values()]
             return forensics.lifetimes(self.kernel, self.registry.describe_holder, linked, zombies=True)
@@ -145,7 +146,7 @@ class Simulation:
         finally:
             self.runner.replaying = self.interpreter.replaying = False
 
-    def _replay_command(self, event: dict) -> None:
+    def _replay_command(self, event: dict[str, Any]) -> None:
         try:
             got = ("result", self.interpreter.execute(event["line"], source=event["source"]))
         except KernelError as e:

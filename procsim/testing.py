@@ -25,6 +25,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .mount_client import fusermount, is_mounted, run_ctl
 
@@ -62,13 +63,13 @@ class Touch:
 @dataclass
 class MountedSystem:
     path: Path
-    daemon: subprocess.Popen
+    daemon: subprocess.Popen[bytes]
     log_path: Path
     args: list[str] = field(default_factory=list)
     _held_fds: list[int] = field(default_factory=list)
 
     @classmethod
-    def start(cls, path: os.PathLike | str, *, scenario: str = "default", personality: str = "serenity",
+    def start(cls, path: os.PathLike[str] | str, *, scenario: str = "default", personality: str = "serenity",
               memory: str = "256M", orphan_policy: str | None = None, speed: float = 1.0,
               processes: int = 1000, paused: bool = False,
               extra_args: list[str] | None = None, timeout: float = 30.0) -> "MountedSystem":
@@ -185,7 +186,7 @@ class MountedSystem:
         return int(self.ctl(f"after {operation} {shlex.quote(path)} {command}"))
 
     # -- states that are hard to get with real processes ------------------------------------------
-    def processes(self) -> dict[int, dict]:
+    def processes(self) -> dict[int, dict[str, Any]]:
         """The kernel's own view (`all`), by PID, without the colonel."""
         data = json.loads((self.path / "all").read_text())
         return {p["pid"]: p for p in data["processes"] if p["pid"]}

@@ -10,6 +10,7 @@ import json
 import os
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from rich.console import Console, Group, JustifyMethod
 from rich.live import Live
@@ -22,10 +23,10 @@ EVENT_TAIL_BYTES = 16 * 1024
 
 @dataclass
 class Snapshot:
-    processes: list[dict]
+    processes: list[dict[str, Any]]
     total_time: int
-    memstat: dict
-    events: list[dict]
+    memstat: dict[str, Any]
+    events: list[dict[str, Any]]
 
 
 def read_snapshot(mountpoint: str, event_lines: int = 8) -> Snapshot:
@@ -33,7 +34,7 @@ def read_snapshot(mountpoint: str, event_lines: int = 8) -> Snapshot:
         all_json = json.load(f)
     with open(os.path.join(mountpoint, "memstat")) as f:
         memstat = json.load(f)
-    events: list[dict] = []
+    events: list[dict[str, Any]] = []
     path = os.path.join(mountpoint, "sim", "events")
     if os.path.exists(path):
         with open(path, "rb") as f:
@@ -48,7 +49,7 @@ def read_snapshot(mountpoint: str, event_lines: int = 8) -> Snapshot:
     return Snapshot(all_json["processes"], all_json["total_time"], memstat, events)
 
 
-def state_of(process: dict) -> str:
+def state_of(process: dict[str, Any]) -> str:
     return process["threads"][0]["state"] if process["threads"] else "Zombie"
 
 

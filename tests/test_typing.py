@@ -1,5 +1,5 @@
-"""The code type-checks with mypy, under the configuration in pyproject.toml: kernel_model/ and
-procfs/ strictly, procsim/ in every function body.  A type error is a test failure."""
+"""The code type-checks with mypy under the configuration in pyproject.toml: every package with
+--strict's flags.  A type error is a test failure."""
 import subprocess
 import sys
 from pathlib import Path
