@@ -64,6 +64,15 @@ def mount_system(tmp_path):
         mounted.stop()
 
 
+@pytest.fixture(scope="module")
+def module_mounts(tmp_path_factory):
+    """Like mount_system, for mounts a whole test module shares (a 10,000-process system)."""
+    start, mounts = mount_factory(tmp_path_factory.mktemp("module"))
+    yield start
+    for mounted in mounts:
+        mounted.stop()
+
+
 @pytest.fixture
 def public_mount_system():
     """Like mount_system, but under a directory other users can traverse (pytest's own tmp dirs

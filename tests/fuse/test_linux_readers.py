@@ -17,28 +17,20 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import in_namespace, mount_factory, require_tool, run, wait_until
+from ..conftest import in_namespace, require_tool, run, wait_until
 
 
 @pytest.fixture(scope="module")
-def mounts(tmp_path_factory):
-    start, mounted = mount_factory(tmp_path_factory.mktemp("readers"))
-    yield start
-    for m in mounted:
-        m.stop()
-
-
-@pytest.fixture(scope="module")
-def system(mounts):
+def system(module_mounts):
     """The default system, paused after its first two seconds: readers see the same processes
     from one test to the next, so their counts can be compared exactly."""
-    return mounts(scenario="default", personality="linux", paused=True)
+    return module_mounts(scenario="default", personality="linux", paused=True)
 
 
 @pytest.fixture(scope="module")
-def running(mounts):
+def running(module_mounts):
     """The default system with its clock running at speed 1 (the wall clock's pace)."""
-    return mounts(scenario="default", personality="linux")
+    return module_mounts(scenario="default", personality="linux")
 
 
 def simulated(mounted) -> dict[int, dict]:

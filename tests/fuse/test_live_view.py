@@ -14,15 +14,6 @@ from textual.widgets import DataTable, Static
 from procsim.live_view import LiveView
 from procsim.mount_client import run_ctl
 
-from ..conftest import mount_factory
-
-
-@pytest.fixture(scope="module")
-def mounts(tmp_path_factory):
-    start, mounted = mount_factory(tmp_path_factory.mktemp("view"))
-    yield start
-    for m in mounted:
-        m.stop()
 
 
 @pytest.fixture
@@ -32,8 +23,8 @@ def zombies(mount_system):
 
 
 @pytest.fixture(scope="module")
-def big(mounts):
-    mounted = mounts(scenario="scale", processes=10_000, personality="linux", paused=True)
+def big(module_mounts):
+    mounted = module_mounts(scenario="scale", processes=10_000, personality="linux", paused=True)
     for worker in (2, 3, 4):  # three zombies among the 10,000: children their worker never waits for
         kid = run_ctl(str(mounted.path), f"fork {worker}").strip()
         run_ctl(str(mounted.path), f"exit {kid}")
@@ -129,21 +120,14 @@ def test_ten_thousand_processes_scroll_and_filter(big):
     asyncio.run(body())
 
 
-def test_snapshot_80x24_with_a_zombie_selected(zombies, snap_compare):
-    async def select_a_zombie(pilot: Pilot) -> None:
-        app = pilot.app
-        assert isinstance(app, LiveView)
-        await loaded(app, pilot)
-        await pilot.press("z")
-        await loaded(app, pilot, "verdict")
-    assert snap_compare(LiveView(str(zombies.path)), terminal_size=(80, 24), run_before=select_a_zombie)
+async def select_a_zombie(pilot: Pilot) -> None:
+    app = pilot.app
+    assert isinstance(app, LiveView)
+    await loaded(app, pilot)
+    await pilot.press("z")
+    await loaded(app, pilot, "verdict")
 
 
-def test_snapshot_200x50_with_a_zombie_selected(zombies, snap_compare):
-    async def select_a_zombie(pilot: Pilot) -> None:
-        app = pilot.app
-        assert isinstance(app, LiveView)
-        await loaded(app, pilot)
-        await pilot.press("z")
-        await loaded(app, pilot, "verdict")
-    assert snap_compare(LiveView(str(zombies.path)), terminal_size=(200, 50), run_before=select_a_zombie)
+@pytest.mark.parametrize("size", [(80, 24), (200, 50)], ids=["80x24", "200x50"])
+def test_snapshot_with_a_zombie_selected(zombies, snap_compare, size):
+    assert snap_compare(LiveView(str(zombies.path)), terminal_size=size, run_before=select_a_zombie)
