@@ -131,3 +131,21 @@ async def select_a_zombie(pilot: Pilot) -> None:
 @pytest.mark.parametrize("size", [(80, 24), (200, 50)], ids=["80x24", "200x50"])
 def test_snapshot_with_a_zombie_selected(zombies, snap_compare, size):
     assert snap_compare(LiveView(str(zombies.path)), terminal_size=size, run_before=select_a_zombie)
+
+
+def test_names_that_look_like_markup_are_shown_as_typed(zombies):
+    mnt = str(zombies.path)
+    names = ["[bold]evil", "[link=x]y", "a\\[b"]
+    for name in names:
+        run_ctl(mnt, f"spawn '{name}' ppid=1")
+
+    async def body() -> None:
+        app = LiveView(mnt)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await loaded(app, pilot)
+            assert [r.name for r in app.shown if r.ppid == 1 and r.name not in ("Shell",)] == names
+            table = app.query_one(DataTable)
+            table.move_cursor(row=[r.name for r in app.shown].index("[bold]evil"))
+            await loaded(app, pilot, "[bold]evil")
+            assert "PID 8  [bold]evil" in details(app)
+    asyncio.run(body())
