@@ -111,10 +111,11 @@ def test_ten_thousand_processes_scroll_and_filter(big):
             await pilot.press("slash", *"worker17", "enter")
             await pilot.pause(0.3)
             assert app.shown and all("worker17" in r.name for r in app.shown) and len(app.shown) < 1000
-            await pilot.press("escape", "slash", *"state", "colon", "Z", "enter")
+            # (ctrl+u empties the filter box: a new filter without redrawing all 10,000 rows first)
+            await pilot.press("slash", "ctrl+u", *"state", "colon", "Z", "enter")
             await pilot.pause(0.3)
             assert [r.pid for r in app.shown] == [10_002, 10_003, 10_004]
-            await pilot.press("escape", "slash", *"uid", "colon", *"123", "enter")
+            await pilot.press("slash", "ctrl+u", *"uid", "colon", *"123", "enter")
             await pilot.pause(0.3)
             assert app.shown == []
     asyncio.run(body())

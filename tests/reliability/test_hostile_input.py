@@ -1,6 +1,6 @@
 """Property-based fuzzing of the control file: every input succeeds or fails cleanly, and a
 failure changes nothing.  Runs the real ControlFile + command interpreter in-process (fast).
-2,000 inputs by default; PROCSIM_FUZZ_EXAMPLES=N for a longer run."""
+1,500 inputs by default; PROCSIM_FUZZ_EXAMPLES=N for a longer run."""
 import errno
 import os
 
@@ -82,7 +82,7 @@ def control():
 outcomes: dict[str, int] = {}
 
 
-@settings(max_examples=int(os.environ.get("PROCSIM_FUZZ_EXAMPLES", "2000")), deadline=None, database=None,
+@settings(max_examples=int(os.environ.get("PROCSIM_FUZZ_EXAMPLES", "1500")), deadline=None, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
                                  HealthCheck.data_too_large, HealthCheck.large_base_example])
 @given(data=inputs)
@@ -112,6 +112,6 @@ def test_report_the_fuzzing_outcomes(control, record_figure):
     total = sum(outcomes.values())
     record_figure("hostile control input", f"{total} inputs: " +
                   ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items(), key=lambda kv: -kv[1])))
-    assert total >= int(os.environ.get("PROCSIM_FUZZ_EXAMPLES", "2000"))
+    assert total >= int(os.environ.get("PROCSIM_FUZZ_EXAMPLES", "1500"))
     assert outcomes.get("ok", 0) + outcomes.get(os.strerror(errno.ESRCH), 0) > total // 10  # it reached the kernel
     assert not simulation.kernel.panicked

@@ -133,13 +133,13 @@ def _hammer(root: str, stop, done: list) -> None:
 
 
 def test_sigkill_under_readers_never_leaves_a_dead_mount(mount_system, record_figure):
-    """30 rounds: 4 readers hammer the mount, the daemon is SIGKILLed; libfuse's auto_unmount
+    """20 rounds (PROCSIM_SIGKILL_ROUNDS=N for more): 4 readers hammer the mount, the daemon is SIGKILLed; libfuse's auto_unmount
     helper must remove the mount every time (no 'Transport endpoint is not connected')."""
     import threading
 
     from ..conftest import wait_until
 
-    rounds, dead = 30, []
+    rounds, dead = int(os.environ.get("PROCSIM_SIGKILL_ROUNDS", "20")), []
     for number in range(rounds):
         mounted = mount_system(scenario="empty", paused=True)
         root, stop, done = str(mounted.path), threading.Event(), []
