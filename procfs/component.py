@@ -15,8 +15,8 @@ import errno
 import json
 import os
 import stat
-from dataclasses import dataclass
 import typing
+from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from kernel_model.object_registry import ObjectRegistry

@@ -45,11 +45,11 @@ class GlobalBackend:
         ] + linux_sys.pop("kernel"))
         # Where SerenityOS and Linux use one path for different formats (interrupts, net/), the
         # personality chooses; everything else is there in both.
-        shared_paths: list[Node] = [f("interrupts", self.machine.interrupts)]
-        if not self.linux:
-            shared_paths = [f("interrupts", self.interrupts_json)] + serenity_machine.root_entries()
-        machine = [entry for entry in self.machine.root_entries()
-                   if entry.name not in {e.name for e in shared_paths}]  # type: ignore[attr-defined]
+        if self.linux:
+            shared_paths = [f("interrupts", self.machine.interrupts), self.machine.net_directory()]
+        else:
+            shared_paths = [f("interrupts", self.interrupts_json), *serenity_machine.root_entries()]
+        machine = self.machine.root_entries()
         return [
             GlobalLink("self", self_link_target),
             GlobalLink("mounts", lambda c: "self/mounts"),  # the caller's mount table, as on Linux
@@ -186,7 +186,7 @@ class GlobalBackend:
         for cpu in range(n):
             lines.append(f"cpu{cpu} {user // n} 0 {system // n} {idle // n} 0 0 0 0 0 0")
         lines += [f"intr {self.machine.interrupt_total()}", f"ctxt {switches}", f"btime {kernel.clock.boot_epoch}", f"processes {created}",
-                  f"procs_running {max(1, running)}", "procs_blocked 0", "softirq 0 0 0 0 0 0 0 0 0 0 0"]
+                  f"procs_running {max(1, running)}", "procs_blocked 0", self.machine.softirq_line()]
         return ("\n".join(lines) + "\n").encode()
 
     def loadavg(self, caller: Caller) -> bytes:

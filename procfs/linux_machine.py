@@ -106,8 +106,8 @@ class LinuxMachine:
 
     # -- the root's files ------------------------------------------------------------------------
     def root_entries(self) -> list[Node]:
+        """Those the two personalities share (not `interrupts` and `net/`: see net_directory)."""
         f = GlobalFile
-        ncpus = self.kernel.ncpus
         return [
             _static("filesystems", [f"{dev}\t{name}" for dev, name in FILESYSTEMS]),
             # One idle block device, the RAM disk (major 1): readers such as procinfo abort on an
@@ -125,7 +125,6 @@ class LinuxMachine:
             GlobalDirectory("pressure", [_static(name, [f"{kind} avg10=0.00 avg60=0.00 avg300=0.00 total=0"
                                                         for kind in ("some", "full")])
                                          for name in ("cpu", "io", "memory")]),
-            GlobalDirectory("net", self.net_entries(ncpus)),
         ]
 
     def interrupts(self, caller: Caller) -> bytes:
@@ -148,14 +147,22 @@ class LinuxMachine:
         """The sum of the table, for /proc/stat's `intr` line (timer on CPU0 plus LOC on each)."""
         return int(self.kernel.uptime_seconds() * HZ) * (1 + self.kernel.ncpus)
 
+    def softirq_counts(self) -> list[int]:
+        """Per CPU, in SOFTIRQS order: the timer's softirqs (TIMER, SCHED, RCU) at HZ."""
+        timer = int(self.kernel.uptime_seconds() * HZ)
+        return [timer if name in ("TIMER", "RCU", "SCHED") else 0 for name in SOFTIRQS]
+
     def softirqs(self, caller: Caller) -> bytes:
         ncpus = self.kernel.ncpus
-        timer = int(self.kernel.uptime_seconds() * HZ)
         lines = [" " * 20 + "".join(f"CPU{cpu:<8}" for cpu in range(ncpus)).rstrip()]
-        for name in SOFTIRQS:
-            count = timer if name in ("TIMER", "RCU", "SCHED") else 0
+        for name, count in zip(SOFTIRQS, self.softirq_counts()):
             lines.append(f"{name + ':':>12}" + "".join(f" {count:>10}" for _ in range(ncpus)))
         return _text(lines)
+
+    def softirq_line(self) -> str:
+        """/proc/stat's `softirq` line: the total, then each kind over all CPUs."""
+        counts = [n * self.kernel.ncpus for n in self.softirq_counts()]
+        return " ".join(["softirq", str(sum(counts)), *map(str, counts)])
 
     def _free_pages(self) -> tuple[int, int]:
         with self.kernel.lock:
@@ -224,6 +231,9 @@ class LinuxMachine:
         return f"{len(descriptions)}\t0\t9223372036854775807\n".encode()
 
     # -- net/ ------------------------------------------------------------------------------------
+    def net_directory(self) -> GlobalDirectory:
+        return GlobalDirectory("net", self.net_entries(self.kernel.ncpus))
+
     def net_entries(self, ncpus: int) -> list[Node]:
         lo = "    lo:" + "".join(f" {0:>7}" for _ in range(16))
         entries: list[Node] = [

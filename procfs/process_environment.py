@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from kernel_model import ProcessState
 from kernel_model.physical_page import PAGE_SIZE
+from kernel_model.process import NO_TTY
 
 if TYPE_CHECKING:
     from .process_view import ProcessView
@@ -156,12 +157,12 @@ def schedstat(view: "ProcessView") -> bytes:
 def login_uid(view: "ProcessView") -> bytes:
     """A login session's user; daemons started at boot have none (4294967295, "unset")."""
     p = view.p
-    return str(p.uid if p.tty != "notty" else 4294967295).encode()
+    return str(p.uid if p.tty != NO_TTY else 4294967295).encode()
 
 
 def session_id(view: "ProcessView") -> bytes:
     p = view.p
-    return str(p.sid if p.tty != "notty" else 4294967295).encode()
+    return str(p.sid if p.tty != NO_TTY else 4294967295).encode()
 
 
 def zero_line(view: "ProcessView") -> bytes:

@@ -175,7 +175,6 @@ class ProcFSComponentRegistry:
         process = Process(self._host_registry, pid, int(facts.get("PPid", "0") or 0), facts.get("Name", "?"),
                           uid=uid, gid=int(facts.get("Gid", "0") or 0), cmdline=host_cmdline(pid),
                           start_time=self.kernel.clock.now_ns())
-        process.tty = "notty"
         process.thread.state = "Running"  # type: ignore[union-attr]
         process_ref = adopt_ref(process, "host caller view")
         directory = ProcessDirectory(self._host_registry, process_ref, self.personality, None,

@@ -155,6 +155,9 @@ class LiveView(App[None]):
         try:
             with open(os.path.join(self.mountpoint, "all"), "rb") as f:
                 raw = f.read()
+            if raw == self._all_bytes:  # nothing changed: only the details (holders come and go)
+                self.call_from_thread(self._show_details)
+                return
             zombies = _read_json(self.mountpoint, "sim", "zombies.json")["zombies"]
             tree = _read_json(self.mountpoint, "sim", "tree.json")
         except (OSError, ValueError) as e:
@@ -164,9 +167,6 @@ class LiveView(App[None]):
 
     def _apply(self, raw: bytes, zombies: list[dict[str, Any]], tree: list[dict[str, Any]]) -> None:
         self.zombies = {z["pid"]: z for z in zombies}
-        if raw == self._all_bytes:
-            self._show_details()
-            return
         self._all_bytes = raw
         data = json.loads(raw)
         reparented = {row["pid"]: row["reparented_from"] for row in tree if row.get("reparented_from")}
