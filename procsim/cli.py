@@ -11,7 +11,6 @@ import errno
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -90,11 +89,30 @@ def absolute_paths(args: argparse.Namespace) -> None:
             setattr(args, attr, os.path.abspath(getattr(args, attr)))
 
 
-def log_path_for(mountpoint: str) -> Path:
-    """One log per mountpoint, rewritten by each mount (so logs do not pile up)."""
-    directory = Path(tempfile.gettempdir()) / f"procsim-{os.getuid()}"
-    directory.mkdir(mode=0o700, exist_ok=True)
-    return directory / (mountpoint.strip("/").replace("/", "_") + ".log")
+def open_log(mountpoint: str) -> tuple[int, int, Path]:
+    """(log fd, lock fd, log path) for the daemon of `mountpoint`: one log per mountpoint,
+    rewritten by each mount, in a directory only this user can write to (procsim/safe_files.py
+    says why).  The lock is held (flock) for as long as the daemon lives: a second `procsim mount`
+    at the same path finds it taken (BlockingIOError) and stops."""
+    import fcntl
+
+    from .safe_files import create_in, log_directory, log_name
+
+    directory, path, why = log_directory()
+    try:
+        if why:
+            print(f"procsim: {why}; the log goes to {path}", file=sys.stderr)
+        name = log_name(mountpoint)
+        lock = os.open(name + ".lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=directory)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            log = create_in(directory, name, replace=True)
+        except BaseException:
+            os.close(lock)
+            raise
+        return log, lock, path / name
+    finally:
+        os.close(directory)
 
 
 def cmd_mount(args: argparse.Namespace) -> int:
@@ -123,11 +141,20 @@ def cmd_mount(args: argparse.Namespace) -> int:
         from .daemon import serve
 
         return serve(options)
-    log_path = log_path_for(options.mountpoint)
+    try:
+        log, lock, log_path = open_log(options.mountpoint)
+    except BlockingIOError:
+        return die(f"{mountpoint}: another procsim mount is starting or serving here", 2)
+    except OSError as e:
+        return die(f"cannot write the daemon's log: {e.strerror or e}")
     command = [sys.executable, "-m", "procsim.daemon", options.mountpoint, *option_argv(options)]
-    with open(log_path, "wb") as log:
-        daemon = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+    try:
+        # the daemon inherits the lock: it is released when the daemon exits
+        daemon = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, pass_fds=[lock],
                                   start_new_session=True, cwd="/")
+    finally:
+        os.close(log)
+        os.close(lock)
     deadline = time.monotonic() + MOUNT_TIMEOUT
     while time.monotonic() < deadline:
         if daemon.poll() is not None:

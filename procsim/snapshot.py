@@ -4,6 +4,10 @@ Files become regular files with the content a reader got, links become symlinks,
 whose read failed (a zombie's `environ`, for instance) are left out and listed in
 DIR/.procsim-snapshot-errors.  `sim/` (the simulation's own files) and `self` (which depends on
 who reads) are not copied.  A static copy cannot show errno behaviour or change over time.
+
+DIR may belong to another user, who can plant links in it while the copy runs.  Every write
+goes through a directory file descriptor and creates its name with O_EXCL | O_NOFOLLOW
+(procsim/safe_files.py): a planted name is an error in the list, never a link that root follows.
 """
 from __future__ import annotations
 
@@ -11,19 +15,30 @@ import errno
 import os
 from pathlib import Path
 
+from .safe_files import OPEN_DIRECTORY, write_file_in
+
 SKIP_AT_ROOT = {"sim", "self"}
+ERRORS = ".procsim-snapshot-errors"
 
 
 def snapshot(mountpoint: str, destination: str) -> tuple[int, list[str]]:
     """Copy the tree; returns (files written, errors)."""
     source = Path(mountpoint)
     target = Path(destination)
-    target.mkdir(parents=True, exist_ok=True)
-    if any(target.iterdir()):
-        raise FileExistsError(errno.EEXIST, f"{destination} is not empty")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.mkdir(target, 0o755)
+    except FileExistsError:
+        pass
+    try:
+        root_fd = os.open(target, OPEN_DIRECTORY)
+    except OSError as e:
+        if e.errno in (errno.ELOOP, errno.ENOTDIR):
+            raise NotADirectoryError(e.errno, f"{destination} is not a directory (a link is not followed)") from None
+        raise
     written, errors = 0, []
 
-    def copy_dir(src: Path, dst: Path) -> None:
+    def copy_dir(src: Path, dst_fd: int) -> None:
         nonlocal written
         try:
             entries = sorted(os.scandir(src), key=lambda e: e.name)
@@ -33,21 +48,30 @@ def snapshot(mountpoint: str, destination: str) -> tuple[int, list[str]]:
         for entry in entries:
             if src == source and entry.name in SKIP_AT_ROOT:
                 continue
-            out = dst / entry.name
             try:
                 if entry.is_symlink():
-                    os.symlink(os.readlink(entry.path), out)
+                    os.symlink(os.readlink(entry.path), entry.name, dir_fd=dst_fd)
                 elif entry.is_dir(follow_symlinks=False):
-                    out.mkdir()
-                    copy_dir(Path(entry.path), out)
+                    os.mkdir(entry.name, 0o755, dir_fd=dst_fd)
+                    child_fd = os.open(entry.name, OPEN_DIRECTORY, dir_fd=dst_fd)
+                    try:
+                        copy_dir(Path(entry.path), child_fd)
+                    finally:
+                        os.close(child_fd)
                 else:
                     with open(entry.path, "rb") as f:
-                        out.write_bytes(f.read())
+                        content = f.read()
+                    write_file_in(dst_fd, entry.name, content)
                     written += 1
             except OSError as e:
                 errors.append(f"{Path(entry.path).relative_to(source)}: {os.strerror(e.errno or errno.EIO)}")
 
-    copy_dir(source, target)
-    if errors:
-        (target / ".procsim-snapshot-errors").write_text("\n".join(errors) + "\n")
+    try:
+        if os.listdir(root_fd):
+            raise FileExistsError(errno.EEXIST, f"{destination} is not empty")
+        copy_dir(source, root_fd)
+        if errors:
+            write_file_in(root_fd, ERRORS, ("\n".join(errors) + "\n").encode())
+    finally:
+        os.close(root_fd)
     return written, errors

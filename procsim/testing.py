@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from .mount_client import fusermount, is_mounted, run_ctl
+from .safe_files import create_file
 
 _UNAVAILABLE_MARKERS = ("device not found", "Operation not permitted", "Permission denied",
                         "fuse: failed to open /dev/fuse", "fusermount: mount failed")
@@ -83,9 +84,12 @@ class MountedSystem:
                 "--speed", str(speed), "--processes", str(processes)] \
             + (["--orphan-policy", orphan_policy] if orphan_policy else []) + (["--paused"] if paused else []) \
             + list(extra_args or [])
-        with open(log_path, "wb") as log:
+        log = create_file(log_path)  # never through a link planted beside the mountpoint
+        try:
             daemon = subprocess.Popen([sys.executable, "-m", "procsim.daemon", *args], stdin=subprocess.DEVNULL,
                                       stdout=log, stderr=log, start_new_session=True)
+        finally:
+            os.close(log)
         mounted = cls(path, daemon, log_path, args)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -127,7 +127,7 @@ def nothing_left_behind(tmp_path_factory):
     # per mountpoint in /tmp/procsim-UID): nothing of a test run stays behind in /tmp
     logs = Path(tempfile.gettempdir()) / f"procsim-{os.getuid()}"
     prefix = base.strip("/").replace("/", "_")
-    for log in logs.glob(f"{prefix}*.log") if logs.is_dir() else []:
+    for log in logs.glob(f"{prefix}*") if logs.is_dir() else []:
         log.unlink(missing_ok=True)
     mounts, daemons = ours_left_behind(base)
     assert mounts == [], f"mounts left behind: {mounts}"
