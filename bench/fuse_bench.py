@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from procsim.mount_client import fusermount, is_mounted
+from procsim.namespace import shell_argv
 from procsim.testing import MountedSystem
 
 HERE = Path(__file__).resolve().parent
@@ -104,7 +105,7 @@ def tool_times(root: str, in_namespace: bool) -> dict[str, float]:
     def procps(command: str) -> float:
         if not in_namespace:
             return timed(command + " > /dev/null")
-        return timed(["unshare", "--mount", "--fork", "sh", "-c", f'mount --bind "{root}" /proc && {command} > /dev/null'])
+        return timed(shell_argv(root, f"{command} > /dev/null"))
 
     out = subprocess.run([sys.executable, "-c", PSUTIL_SCAN, root], capture_output=True, text=True, check=True)
     times = {"ls_root": timed(["ls", root]), "psutil_iter": float(out.stdout.split()[0])}
@@ -126,8 +127,7 @@ def ps_on_one_cpu(root: str, daemon_pid: int) -> float:
     everything = os.sched_getaffinity(daemon_pid)
     set_affinity(daemon_pid, {0})
     try:
-        return timed(["unshare", "--mount", "--fork", "sh", "-c",
-                      f'mount --bind "{root}" /proc && taskset -c 0 ps -ef > /dev/null'])
+        return timed(shell_argv(root, "taskset -c 0 ps -ef > /dev/null"))
     finally:
         set_affinity(daemon_pid, everything)
 
@@ -145,8 +145,7 @@ def ps_requests(root: str, n: int) -> tuple[float, float]:
     per_run = []
     for _ in range(2):
         before = requests_served(root)
-        subprocess.run(["unshare", "--mount", "--fork", "sh", "-c", f'mount --bind "{root}" /proc && ps -ef > /dev/null'],
-                       check=True, capture_output=True)
+        subprocess.run(shell_argv(root, "ps -ef > /dev/null"), check=True, capture_output=True)
         per_run.append((requests_served(root) - before) / n)
     return per_run[0], per_run[1]
 

@@ -23,6 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from procsim.live_view import LiveView  # noqa: E402
 from procsim.mount_client import run_ctl  # noqa: E402
+from procsim.namespace import shell_argv  # noqa: E402
 
 
 def main(processes: int) -> int:
@@ -42,8 +43,7 @@ def main(processes: int) -> int:
         time.sleep(10)
         idle = (cpu() - start) / 10
         start, began = cpu(), time.perf_counter()
-        subprocess.run(["unshare", "--mount", "--fork", "sh", "-c", f"mount --bind {mnt} /proc && ps -ef >/dev/null"],
-                       check=True)
+        subprocess.run(shell_argv(mnt, "ps -ef >/dev/null"), check=True)
         ps_wall = time.perf_counter() - began
         ps_cost = cpu() - start - idle * ps_wall
 

@@ -23,6 +23,8 @@ from kernel_model.object_registry import ObjectRegistry
 from kernel_model.ref_counted import RefCounted
 from kernel_model.weak_ptr import Weakable
 
+from .host_caller import HostProcess
+
 
 def json_bytes(value: object) -> bytes:
     """SerenityOS's compact JSON, as UTF-8 rather than \\u escapes: SerenityOS's JSON parser of
@@ -41,15 +43,21 @@ class ProcFSError(OSError):
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """Who is asking: the FUSE context mapped to a host process (tid -> tgid)."""
+    """Who is asking: the FUSE context mapped to a host process (tid -> tgid).  `own_pid` is the
+    PID that process knows itself by (its getpid() in a PID namespace of its own)."""
 
     uid: int
     gid: int
     pid: int
     name: str = ""
+    own_pid: int = 0
 
     def describe(self) -> str:
         return f"host process {self.pid} ({self.name or '?'})"
+
+    def is_own_pid(self, pid: int) -> bool:
+        """Whether a reader asking for `pid` asks for itself."""
+        return pid == self.pid or pid == (self.own_pid or self.pid)
 
 
 class LazyCaller:
@@ -59,28 +67,35 @@ class LazyCaller:
 
     __slots__ = ("uid", "gid", "_tid", "_resolve", "_process")
 
-    def __init__(self, uid: int, gid: int, tid: int, resolve: "Callable[[int], tuple[int, str]]") -> None:
+    def __init__(self, uid: int, gid: int, tid: int, resolve: "Callable[[int], HostProcess]") -> None:
         self.uid = uid
         self.gid = gid
         self._tid = tid
         self._resolve = resolve
-        self._process: tuple[int, str] | None = None
+        self._process: HostProcess | None = None
 
-    def _get(self) -> tuple[int, str]:
+    def _get(self) -> "HostProcess":
         if self._process is None:
             self._process = self._resolve(self._tid)
         return self._process
 
     @property
     def pid(self) -> int:
-        return self._get()[0]
+        return self._get().pid
 
     @property
     def name(self) -> str:
-        return self._get()[1]
+        return self._get().name
+
+    @property
+    def own_pid(self) -> int:
+        return self._get().own_pid
 
     def describe(self) -> str:
         return f"host process {self.pid} ({self.name or '?'})"
+
+    def is_own_pid(self, pid: int) -> bool:
+        return pid == self.pid or pid == self.own_pid
 
 
 DIR = stat.S_IFDIR

@@ -109,6 +109,7 @@ class ProcessDirectory(Component):
         self._specs = specs  # its entries (process_backend.specs_for the personality)
         self.children: dict[str, RefPtr[ProcessEntry]] = {}
         self.permissions = 0o500 if personality == SERENITY else 0o555
+        self.host_pid: int | None = None  # a host caller's own view: the PID its files are read at
 
     def describe(self) -> str:
         if self.process_ref is None:
@@ -237,7 +238,8 @@ class ProcessEntry(Component):
         self.check_ptrace_read(caller)
         kernel = self.kernel
         if kernel is None:  # a host-caller view: nothing to lock, nothing changes
-            return self.spec.content(ProcessView(self.process(), None))
+            directory = self.directory()
+            return self.spec.content(ProcessView(self.process(), None, directory.host_pid if directory else None))
         with kernel.lock:
             process = self.process()
             cache = self._cache

@@ -118,7 +118,7 @@ def numa_maps(view: "ProcessView") -> bytes:
 def _host_file(view: "ProcessView", name: str) -> bytes:
     """A host caller's own file, read from the host's /proc (its mount table is its own)."""
     try:
-        with open(f"/proc/{view.p.pid}/{name}", "rb") as f:
+        with open(f"/proc/{view.host_pid or view.p.pid}/{name}", "rb") as f:
             return f.read()
     except OSError:
         return b""

@@ -38,9 +38,10 @@ class ProcessView:
     Callers hold the kernel lock, so a view is a consistent snapshot of the process.
     """
 
-    def __init__(self, process: Process, kernel: Kernel | None) -> None:
+    def __init__(self, process: Process, kernel: Kernel | None, host_pid: int | None = None) -> None:
         self.p = process
         self.kernel = kernel
+        self.host_pid = host_pid  # a host caller's own view (kernel None): its PID on the host
 
     @property
     def zombie(self) -> bool:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import errno
 from dataclasses import dataclass
-import threading
 from collections import OrderedDict
 from typing import Callable, Iterable
 
@@ -22,7 +21,7 @@ from kernel_model.weak_ptr import WeakPtr
 
 from .component import Caller, GlobalDirectory, Node, ProcFSError
 from .global_backend import GlobalBackend
-from .host_caller import host_cmdline, host_process_facts
+from .host_caller import host_cmdline, host_identity, host_process_facts, own_view
 from .personality import LINUX, PERSONALITIES, SERENITY
 from .process_backend import ProcessDirectory, specs_for
 
@@ -70,9 +69,9 @@ class ProcFSComponentRegistry:
         # What changed since the server last took it (None until one tracks changes): (directory,
         # unlinked).  Unlinked directories leave the root; a Linux zombie's entries change owner.
         self._changed: list[tuple[ProcessDirectory, bool]] | None = None
-        self._host_dirs: OrderedDict[int, RefPtr[ProcessDirectory]] = OrderedDict()
+        # The callers' own views by host PID, with what tells that process from a later one.
+        self._host_dirs: OrderedDict[int, tuple[int | None, RefPtr[ProcessDirectory]]] = OrderedDict()
         self._host_registry = ObjectRegistry()  # host-caller views are not kernel objects
-        self._host_lock = threading.Lock()      # protects _host_dirs
         self.root = RootDirectory(self, GlobalBackend(kernel, personality == LINUX).entries(self._self_target))
         with kernel.lock:
             kernel.add_observer(self)
@@ -84,10 +83,14 @@ class ProcFSComponentRegistry:
         """`/proc/self` names the caller.  Simulated PIDs are never reused, so they can pass the
         host's PIDs: where the caller's number is (or was) a simulated process's, the link leads
         to the caller's view under HOST_CALLERS instead, never to the simulated process."""
-        pid = caller.pid
-        if self.kernel.was_allocated(pid):
-            return f"{HOST_CALLERS}/{pid}"
-        return str(pid)
+        own = caller.own_pid
+        if pid_of_name(str(own)) is not None and self._is_simulated(own):
+            return f"{HOST_CALLERS}/{caller.pid}"
+        return str(own)
+
+    def _is_simulated(self, pid: int) -> bool:
+        """A PID the simulation shows now, or may show through a name the kernel still caches."""
+        return pid in self.directories or self.kernel.was_allocated(pid)
 
     # -- the server in front of it (the FUSE adapter) ---------------------------------------------
     def track_changes(self) -> None:
@@ -163,26 +166,29 @@ class ProcFSComponentRegistry:
     # -- the caller's own, hidden, directory -----------------------------------------------------
     def host_directory(self, pid: int) -> ProcessDirectory | None:
         """A read-only view of a host process (the caller), so `ps` can look itself up."""
-        with self._host_lock:
-            ref = self._host_dirs.get(pid)
-            if ref is not None:
-                self._host_dirs.move_to_end(pid)
-                return ref.get()
+        identity = host_identity(pid)
+        cached = self._host_dirs.get(pid)
+        if cached is not None and cached[0] == identity:  # not a later process with the same number
+            self._host_dirs.move_to_end(pid)
+            return cached[1].get()
         facts = host_process_facts(pid)
         if not facts:
             return None
         uid = int(facts.get("Uid", "0") or 0)
-        process = Process(self._host_registry, pid, int(facts.get("PPid", "0") or 0), facts.get("Name", "?"),
+        own_pid, own_ppid = own_view(pid, facts)  # the numbers the caller knows (its PID namespace's)
+        process = Process(self._host_registry, own_pid, own_ppid, facts.get("Name", "?"),
                           uid=uid, gid=int(facts.get("Gid", "0") or 0), cmdline=host_cmdline(pid),
                           start_time=self.kernel.clock.now_ns())
         process.thread.state = "Running"  # type: ignore[union-attr]
         process_ref = adopt_ref(process, "host caller view")
         directory = ProcessDirectory(self._host_registry, process_ref, self.personality, None,
                                      specs_for(self.personality))
-        with self._host_lock:
-            self._host_dirs[pid] = adopt_ref(directory, "host caller cache")
-            while len(self._host_dirs) > 32:
-                self._host_dirs.popitem(last=False)[1].release()
+        directory.host_pid = pid
+        if cached is not None:
+            self._host_dirs.pop(pid)[1].release()
+        self._host_dirs[pid] = (identity, adopt_ref(directory, "host caller cache"))
+        while len(self._host_dirs) > 32:
+            self._host_dirs.popitem(last=False)[1][1].release()
         return directory
 
 
@@ -209,8 +215,8 @@ class RootDirectory(GlobalDirectory):
         ref = registry.directories.get(pid)
         if ref is not None:
             return ref.get()
-        if not registry.kernel.was_allocated(pid) and pid == caller.pid:
-            host = registry.host_directory(pid)
+        if caller.is_own_pid(pid):  # procps and psutil look themselves up by their own PID
+            host = registry.host_directory(caller.pid)
             if host is not None:
                 return host
         raise ProcFSError(errno.ENOENT)

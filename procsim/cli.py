@@ -267,6 +267,25 @@ def cmd_graph(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_shell(args: argparse.Namespace) -> int:
+    """COMMAND (default: a shell) with the mount as its /proc, in a mount and a PID namespace of
+    its own (procsim/namespace.py says why both)."""
+    from .namespace import NamespaceUnavailable, reader_argv
+
+    if not os.path.isfile(os.path.join(args.mountpoint, "sim", "ctl")):
+        return die(f"shell: {args.mountpoint} is not a procsim mount (no sim/ctl)", 2)
+    if os.geteuid() != 0:
+        return die("shell: binding the mount over /proc in new namespaces needs root; as another user, point the "
+                   "reader at the mount instead (PROCFS_PATH, --path.procfs: docs/using.md)", 2)
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    try:
+        argv = reader_argv(os.path.abspath(args.mountpoint), command or [os.environ.get("SHELL") or "/bin/sh"])
+    except NamespaceUnavailable as e:
+        return die(f"shell: {e}", 3)
+    sys.stdout.flush()
+    os.execv(argv[0], argv)
+
+
 def cmd_ctl(args: argparse.Namespace) -> int:
     if not os.path.isfile(os.path.join(args.mountpoint, "sim", "ctl")):
         return die(f"ctl: {args.mountpoint} is not a procsim mount (no sim/ctl)", 2)
@@ -324,6 +343,11 @@ def build_parser() -> argparse.ArgumentParser:
     graph.add_argument("-o", "--output", default=None,
                        help="FILE.svg, .png, .pdf or .dot (default: the DOT text on stdout)")
     graph.set_defaults(func=cmd_graph)
+    shell = sub.add_parser("shell", help="run COMMAND (default: a shell) with the mount as /proc, in its own "
+                                         "mount and PID namespaces")
+    shell.add_argument("mountpoint")
+    shell.add_argument("command", nargs=argparse.REMAINDER)
+    shell.set_defaults(func=cmd_shell)
     ctl = sub.add_parser("ctl", help="run one command on a mounted simulation")
     ctl.add_argument("mountpoint")
     ctl.add_argument("command", nargs=argparse.REMAINDER)

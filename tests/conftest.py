@@ -148,12 +148,16 @@ def run(cmd: list[str] | str, **kwargs) -> subprocess.CompletedProcess:
 
 
 def in_namespace(mounted, command: str, **kwargs) -> subprocess.CompletedProcess:
-    """Run a shell command with the mount bound over /proc in a private mount namespace, where
-    unmodified tools read it as the system's /proc."""
-    if shutil.which("unshare") is None:
-        pytest.skip("unshare (util-linux) is not installed")
-    result = run(["unshare", "--mount", "--fork", "sh", "-c", f'mount --bind "$0" /proc && {command}',
-                  str(mounted.path)], **kwargs)
+    """Run a shell command with the mount bound over /proc in a private mount namespace and a PID
+    namespace of its own (as `procsim shell` does), where unmodified tools read it as the
+    system's /proc and a kill cannot reach a host process."""
+    from procsim.namespace import NamespaceUnavailable, shell_argv
+
+    try:
+        argv = shell_argv(str(mounted.path), command)
+    except NamespaceUnavailable as e:
+        pytest.skip(str(e))
+    result = run(argv, **kwargs)
     if result.returncode != 0 and ("unshare failed" in result.stderr or "Operation not permitted" in result.stderr):
         pytest.skip(f"private mount namespaces are not permitted here: {result.stderr.strip()}")
     return result

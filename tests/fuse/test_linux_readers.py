@@ -208,8 +208,11 @@ def test_procinfo_and_nmon_run_to_the_end(system, tmp_path):
     require_tool("procinfo", "procinfo")
     require_tool("nmon", "nmon")
     assert "irq   0:" in ok(in_namespace(system, "procinfo"))
-    ok(in_namespace(system, f"cd {tmp_path} && nmon -f -s 1 -c 2 -m {tmp_path}"))
-    wait_until(lambda: any("ZZZZ" in f.read_text() for f in tmp_path.glob("*.nmon")), what="nmon's file")
+    # nmon -f goes on in the background; the namespace ends (and kills it) when its shell does,
+    # so the shell waits for nmon's first snapshot
+    ok(in_namespace(system, f"cd {tmp_path} && nmon -f -s 1 -c 2 -m {tmp_path} && "
+                            "timeout 30 sh -c 'until grep -qs ZZZZ *.nmon; do sleep 0.05; done'"))
+    assert any("ZZZZ" in f.read_text() for f in tmp_path.glob("*.nmon"))
 
 
 # -- namespaces, NUMA, threads, wait channels -----------------------------------------------------
@@ -230,14 +233,15 @@ def test_numastat_and_tuna_read_every_process(system):
     assert float(total.split()[-1]) > 0
     listed = {int(line.split()[0]) for line in ok(in_namespace(system, "tuna -P")).splitlines()
               if line.split() and line.split()[0].isdigit()}
-    assert listed == on_the_host_too(system)  # it asks the host kernel for each PID's affinity
+    assert listed == known_to_the_readers_kernel(system)  # it asks the kernel for each PID's affinity
 
 
-def on_the_host_too(mounted) -> set[int]:
-    """Simulated PIDs that also name a host process.  Readers that ask the host *kernel* about a
-    PID (sched_getaffinity, getpriority, ioprio_get: tuna, glances, psutil's cpu_affinity, nice,
-    ionice) drop the others, and get the host process's answer for these (docs/linux-readers.md)."""
-    return {pid for pid in simulated(mounted) if os.path.exists(f"/proc/{pid}")}
+def known_to_the_readers_kernel(mounted) -> set[int]:
+    """Simulated PIDs that also name a process of the reader's PID namespace: readers that ask the
+    *kernel* about a PID (sched_getaffinity, getpriority, ioprio_get: tuna, glances, psutil's
+    cpu_affinity, nice, ionice) drop the others, and get that process's answer for these
+    (docs/linux-readers.md).  In `procsim shell`'s namespace that is PID 1, its shell."""
+    return {pid for pid in simulated(mounted) if pid == 1}
 
 
 def test_ps_shows_wait_channels_sessions_and_wall_clock_start_times(running):
@@ -285,4 +289,4 @@ def test_glances_counts_the_simulated_processes(system):
     require_tool("glances", "glances")
     out = ok(in_namespace(system, "glances --stdout processcount --stop-after 1", timeout=120))
     counts = [json.loads(m.replace("'", '"')) for m in re.findall(r"processcount: (\{.*\})", out)]
-    assert counts and counts[-1]["total"] == len(on_the_host_too(system))  # see on_the_host_too
+    assert counts and counts[-1]["total"] == len(known_to_the_readers_kernel(system))  # see there

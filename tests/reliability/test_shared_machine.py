@@ -4,6 +4,7 @@ over another's mount (issue "Safe on a shared machine")."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 
 from procsim.safe_files import log_name
 
-from ..conftest import run, wait_until
+from ..conftest import in_namespace, run
 
 PROCSIM = [sys.executable, "-m", "procsim.cli"]
 NOBODY = 65534
@@ -135,3 +136,49 @@ def test_snapshot_refuses_a_destination_that_is_a_link(mount_system, tmp_path):
     assert result.returncode != 0 and "a link is not followed" in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
     assert list(elsewhere.iterdir()) == []
+
+
+def test_readers_in_procsim_shell_cannot_signal_host_processes(mount_system):
+    """The namespace has a PID namespace: the simulated table is what readers see, and a kill of
+    a number they read reaches no host process -- while ps, top and psutil (which look
+    themselves up by their own PID) work there."""
+    mounted = mount_system(scenario="zombies", personality="linux")
+    host = subprocess.Popen(["sleep", "60"])
+    try:
+        psutil_code = ("import psutil; me = psutil.Process(); "
+                       "print('self', me.pid, me.name(), sorted(p.pid for p in psutil.process_iter()))")
+        result = in_namespace(mounted, f"ps -ef && top -b -n 1 | head -20 && kill -0 {host.pid}; "
+                                       f"echo kill=$?; {sys.executable} -c \"{psutil_code}\"")
+        assert result.returncode == 0, result.stderr
+        assert "leaky_parent" in result.stdout and "<defunct>" in result.stdout, result.stdout
+        assert "Tasks:   7 total" in result.stdout and "3 zombie" in result.stdout, result.stdout
+        assert "kill=1" in result.stdout and "No such process" in result.stderr, result.stderr
+        assert host.poll() is None
+        line = next(line for line in result.stdout.splitlines() if line.startswith("self "))
+        own, name, pids = line.split(" ", 3)[1:]
+        assert name == "python" or name.startswith("python3"), line
+        assert int(own) > 1000 and pids == "[1, 2, 3, 4, 5, 6, 7]", line  # its own PID is not listed
+    finally:
+        host.kill()
+        host.wait()
+
+
+def test_a_reader_whose_own_pid_is_a_reaped_simulated_pid_still_finds_itself(mount_system):
+    """procps opens /proc/<getpid()>/status itself: where that number is a simulated process that
+    is gone, the reader is shown itself (it used to abort: "fatal library error, lookup self")."""
+    mounted = mount_system(scenario="zombies", personality="linux")
+    gone = [mounted.spawn(f"brief{i}", ppid=0) for i in range(30)]
+    for pid in gone:
+        mounted.kill(pid)  # no parent: reaped at once
+    assert not (mounted.path / str(gone[10])).exists()
+    # readers' PIDs in the namespace chosen to be those reaped simulated PIDs
+    script = (f"echo {gone[10]} > /proc/sys/kernel/ns_last_pid && mount --bind \"$0\" /proc && "
+              f"ps -ef | tail -n 3 && {sys.executable} -c 'import psutil, os; p = psutil.Process(); "
+              f"print(\"self\", p.pid == os.getpid(), p.name())'; exit $?")
+    if shutil.which("unshare") is None:
+        pytest.skip("unshare (util-linux) is not installed")
+    result = run(["unshare", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc", "sh", "-c", script,
+                  str(mounted.path)])
+    assert result.returncode == 0, result.stderr
+    assert "fatal" not in result.stderr and "leaky_parent" in result.stdout, result.stdout + result.stderr
+    assert "self True python" in result.stdout, result.stdout
