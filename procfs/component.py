@@ -52,6 +52,10 @@ class Caller:
     name: str = ""
     own_pid: int = 0
 
+    @property
+    def tid(self) -> int:
+        return self.pid
+
     def describe(self) -> str:
         return f"host process {self.pid} ({self.name or '?'})"
 
@@ -90,6 +94,11 @@ class LazyCaller:
     @property
     def own_pid(self) -> int:
         return self._get().own_pid
+
+    @property
+    def tid(self) -> int:
+        """The thread that sent the request (no lookup needed)."""
+        return self._tid
 
     def describe(self) -> str:
         return f"host process {self.pid} ({self.name or '?'})"

@@ -57,6 +57,20 @@ LEAF_ATTRIBUTES = 1.0
 STEP_SLICE = 0.02
 #: When names handed out in a dead directory are taken back once more (seconds after the first).
 RETAKE_AFTER = (0.1, 1.0)
+#: Absent names remembered per live /PID (ps asks each for `ctty`); past that, an absent name is
+#: answered uncached, so that a reader asking for random names does not grow the daemon.
+MAX_ABSENT = 16
+#: How long the kernel may trust the name of a `/PID` without asking again.  Dropping a name
+#: needs the parent directory's lock, which a reader can hold for as long as it likes (a listing
+#: into a buffer that faults slowly), so a reap never waits for the drop longer than the name
+#: would live anyway: whatever a reader does, the name is exact once the reap returns.
+PID_NAME_TTL = 2.0
+#: How long a take-back that no exactness depends on (the names below a dead /PID, which answer
+#: alike cached or not) is awaited before the request goes on; it completes in the background.
+TAKE_BACK_WAIT = 0.1
+#: A listing whose entries went out this long ago, with no sign since that its reader came back
+#: from getdents(2), may be stalled with its directory's lock held (see `_stalled`).
+STALL_SUSPECT = 0.05
 
 
 def mount_options(allow_other: bool = False) -> set[str]:
@@ -78,6 +92,7 @@ class Handle:
     has_read: bool = False  # a later read from offset 0 regenerates the snapshot
     pin: str | None = None  # what the open pinned (Linux): the content outlives the process
     listing: list[tuple[str, InodeEntry | None]] | None = None  # directories: generated at offset 0
+    listed_at: float | None = None  # directories: a reply with entries went out then (see `_stalled`)
 
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
@@ -131,12 +146,49 @@ class ProcFSOperations(pyfuse3.Operations):
         self._later_added: trio.Event | None = None
         self._listings_in_progress: Counter[int] = Counter()  # READDIR handlers waiting, by inode
         self._writing = trio.Lock()  # writes that go in steps run one at a time
+        # One thread tells the kernel to drop names, one batch after the other: a batch stuck on
+        # a directory's lock holds up the next ones, never the loop (see `_take_back`).
+        self._notifier = trio.CapacityLimiter(1)
+        self._held_up_logged = False
+        # Directory handles whose last reply carried entries, by the thread that opened them: the
+        # kernel may still be copying those entries to the reader, with the directory's lock held.
+        self._listed: dict[int, set[int]] = {}
 
     # -- plumbing --------------------------------------------------------------------------------
     def caller(self, ctx: pyfuse3.RequestContext) -> Caller:
         """Who is asking; the host PID behind the thread id is looked up only if a node needs it
         (/proc/self and the caller's own PID)."""
+        self._came_back(ctx.pid)
         return LazyCaller(ctx.uid, ctx.gid, ctx.pid, self._resolver.process_of)  # type: ignore[return-value]
+
+    def _came_back(self, tid: int) -> None:
+        """Thread `tid` sent a request: it is not inside a getdents(2) of a listing it opened."""
+        if self._listed:
+            for fh in self._listed.pop(tid, ()):
+                handle = self._handles.get(fh)
+                if handle is not None:
+                    handle.listed_at = None
+
+    def _stalled(self) -> set[int]:
+        """Directories that a listing may hold locked: its reply with entries went out more than
+        STALL_SUSPECT ago, and neither its next READDIR, its RELEASEDIR nor any request of the
+        thread that opened it came since.  A reader copying entries into a buffer that faults
+        slowly holds the directory's lock shared all that time, and an invalidation queued for
+        the lock would hold every other reader of the directory behind it: names in these
+        directories are left to expire instead of being dropped."""
+        now = trio.current_time()
+        return {handle.entry.ino for fhs in self._listed.values() for fh in fhs
+                if (handle := self._handles.get(fh)) is not None and handle.listed_at is not None
+                and now - handle.listed_at > STALL_SUSPECT}
+
+    def _listed_reply(self, fh: int, handle: Handle, entries: bool) -> None:
+        tid = handle.caller.tid
+        if entries:
+            handle.listed_at = trio.current_time()
+            self._listed.setdefault(tid, set()).add(fh)
+        elif handle.listed_at is not None:
+            handle.listed_at = None
+            self._listed.get(tid, set()).discard(fh)
 
     def _entry(self, ino: int) -> InodeEntry:
         entry = self.inodes.get(ino)
@@ -153,7 +205,22 @@ class ProcFSOperations(pyfuse3.Operations):
             return UNCACHED, UNCACHED  # nothing keeps an orphan's names: it is freed at last use
         if node.generated or (isinstance(node, ProcessDirectory) and node.kernel is None):
             return UNCACHED, LEAF_ATTRIBUTES  # fd/N, task/N; the caller's own host directory
+        if isinstance(node, ProcessDirectory) and entry.parent == ROOT_INODE:
+            # while a take-back is held up, new names are not cached at all: the next reap then
+            # waits for none of them
+            return (UNCACHED if self._held_up() else PID_NAME_TTL), CACHED
         return CACHED, (UNCACHED if node.live else CACHED)
+
+    def _held_up(self) -> bool:
+        """A take-back is in flight, or a root listing may be stalled: the next reap could not
+        drop a name now, so names handed out meanwhile are not cached."""
+        return bool(self._notifier.borrowed_tokens) or (bool(self._listed) and ROOT_INODE in self._stalled())
+
+    def _granted(self, entry: InodeEntry, attributes: pyfuse3.EntryAttributes) -> pyfuse3.EntryAttributes:
+        """The kernel was handed `entry`'s name: remember until when it may trust it."""
+        if attributes.entry_timeout:
+            entry.name_expires = max(entry.name_expires, trio.current_time() + attributes.entry_timeout)
+        return attributes
 
     def _attributes(self, entry: InodeEntry) -> pyfuse3.EntryAttributes:
         node = entry.node
@@ -197,7 +264,8 @@ class ProcFSOperations(pyfuse3.Operations):
         """`sim/requests`: what the kernel asked since the mount, by kind (a noise-free cost)."""
         total = sum(self.requests.values())
         rows = [f"{kind} {count}" for kind, count in sorted(self.requests.items())]
-        return "\n".join([f"total {total}", *rows, f"invalidations {self.invalidations}"]) + "\n"
+        return "\n".join([f"total {total}", *rows, f"invalidations {self.invalidations}",
+                          f"stalled-listings {len(self._stalled())}"]) + "\n"
 
     def describe_holder(self, holder: str) -> str:
         """'open handle 17 on /42' -> 'open handle on /42 held by host process 1234 (bash)'."""
@@ -209,13 +277,15 @@ class ProcFSOperations(pyfuse3.Operations):
         return holder
 
     # -- taking stale names back -----------------------------------------------------------------
-    def _stale(self) -> list[tuple[int, str | None]]:
+    def _stale(self) -> tuple[list[tuple[int, str | None]], float]:
         """What the kernel must drop now: (parent, name) for names of directories that left the
         root and of their entries, (inode, None) for attributes (the owner of an orphan, or of a
-        Linux zombie's files, reads as root)."""
+        Linux zombie's files, reads as root); and until when the kernel may still trust one of
+        those directories' names if it is not dropped."""
         changed = self.registry.take_changes()
+        exact_by = 0.0
         if not changed:
-            return []
+            return [], exact_by
         stale: list[tuple[int, str | None]] = []
         for directory, unlinked in changed:
             entry = self.inodes.inode_of(directory)
@@ -230,8 +300,9 @@ class ProcFSOperations(pyfuse3.Operations):
                 entry.absent.clear()
             if unlinked:
                 stale.append((entry.parent, entry.name))
+                exact_by = max(exact_by, entry.name_expires)
             stale.append((entry.ino, None))
-        return stale
+        return stale, exact_by
 
     async def drop_stale(self) -> None:
         """Make the kernel drop what the last change made stale, and wait until it has.
@@ -243,12 +314,47 @@ class ProcFSOperations(pyfuse3.Operations):
         served uncached meanwhile."""
         stale: list[tuple[int, str | None]] = []
         later: list[tuple[int, str | None]] = []
-        for ino, name in self._stale():
+        changed, exact_by = self._stale()
+        stalled = self._stalled() if self._listed else set()
+        expiring = False
+        for ino, name in changed:
+            if name is not None and ino in stalled:
+                expiring = True  # left to expire, never queued behind a stalled listing
+                continue
             (later if name is not None and self._listings_in_progress[ino] else stale).append((ino, name))
         self._take_back_later(later)
         if stale:
-            self.invalidations += len(stale)
-            await trio.to_thread.run_sync(_invalidate, stale)
+            await self._take_back(stale, until=max(exact_by, trio.current_time() + TAKE_BACK_WAIT))
+        if expiring:
+            await trio.sleep_until(exact_by)  # the kernel trusts none of those names by then
+
+    async def _take_back(self, batch: list[tuple[int, str | None]], until: float = math.inf) -> None:
+        """Tell the kernel to drop `batch`, and wait until it has -- or until `until`.
+
+        The kernel drops a name with its directory's lock held exclusively; a reader holds it
+        shared for as long as its listing takes, and a listing into a buffer that faults slowly
+        takes as long as the reader likes.  Past `until` the request goes on: the names whose
+        exactness matters (a reaped /PID) are no longer trusted by the kernel by then (their
+        entry timeout ran out: see `_granted`), and the thread, left to finish, drops the batch
+        once the lock is free.  A batch still waiting for the thread then is queued for
+        `drop_later`."""
+        self.invalidations += len(batch)
+        started: list[bool] = []
+
+        def invalidate() -> None:
+            started.append(True)
+            _invalidate(batch)
+
+        with trio.move_on_at(until) as waited:
+            await trio.to_thread.run_sync(invalidate, abandon_on_cancel=True, limiter=self._notifier)
+        if waited.cancelled_caught:
+            if not self._held_up_logged:
+                self._held_up_logged = True
+                log.warning("the kernel has not dropped stale names within %.1f s: a reader holds a directory's "
+                            "lock; names are taken back once it is free (and expire meanwhile)",
+                            until - trio.current_time() + TAKE_BACK_WAIT)
+            if not started:
+                self._take_back_later(batch)
 
     async def uncache_watched_listings(self) -> None:
         """A new `after readdir /DIR` trigger: the kernel forgets the names it has in DIR, and
@@ -265,7 +371,7 @@ class ProcFSOperations(pyfuse3.Operations):
                 stale += [(entry.ino, name) for name in entry.absent]
                 entry.absent.clear()
         if stale:
-            await trio.to_thread.run_sync(_invalidate, stale)
+            await self._take_back(stale, until=trio.current_time() + TAKE_BACK_WAIT)
 
     def _handed_out_in_dead_directory(self, parent: InodeEntry, name: str) -> None:
         self._take_back_later([(parent.ino, name)])
@@ -302,8 +408,7 @@ class ProcFSOperations(pyfuse3.Operations):
                 retries += [(now + delay, fresh) for delay in RETAKE_AFTER]
             batch = fresh + again
             if batch:
-                self.invalidations += len(batch)
-                await trio.to_thread.run_sync(_invalidate, batch)
+                await self._take_back(batch)
 
     async def _after_access(self, operation: str, entry: InodeEntry) -> None:
         """Fire the race triggers waiting for this access (`after open|readdir PATH ...`)."""
@@ -322,12 +427,12 @@ class ProcFSOperations(pyfuse3.Operations):
         try:
             entry = self._found(parent, text, self.caller(ctx))
         except ProcFSError as e:
-            if e.errno == errno.ENOENT and self._absence_is_stable(parent):
+            if e.errno == errno.ENOENT and self._absence_is_stable(parent) and len(parent.absent) < MAX_ABSENT:
                 return self._absent(parent, text)
             if e.errno == errno.ENOENT and belongs_to_a_dead_process(parent.node):
                 self._handed_out_in_dead_directory(parent, text)  # the kernel keeps a negative name
             raise
-        attributes = self._attributes(entry)
+        attributes = self._granted(entry, self._attributes(entry))
         self.inodes.count(entry)
         if belongs_to_a_dead_process(parent.node):
             self._handed_out_in_dead_directory(parent, text)
@@ -358,6 +463,7 @@ class ProcFSOperations(pyfuse3.Operations):
         """`stat(".")` in a dead directory and `fstat(dirfd)` arrive alike, as GETATTR(inode)
         (the kernel marks only regular files' fstat with a handle): both succeed, owned by root,
         which is Linux's answer to fstat (and SerenityOS's to both)."""
+        self._came_back(ctx.pid)
         entry = self._entry(inode)
         entry.node.check_attributes()
         return self._attributes(entry)
@@ -406,10 +512,12 @@ class ProcFSOperations(pyfuse3.Operations):
         if start_id == 0 or handle.listing is None:
             handle.listing = self._listing(handle)
         listing = handle.listing
+        self._listed_reply(fh, handle, start_id < len(listing))
         for index in range(start_id, len(listing)):
             name, child = listing[index]
             target = child if child is not None else (entry if name == "." else self._parent_of(entry))
-            if not pyfuse3.readdir_reply(token, os.fsencode(name), self._attributes(target), index + 1):
+            attributes = self._attributes(target) if child is None else self._granted(child, self._attributes(child))
+            if not pyfuse3.readdir_reply(token, os.fsencode(name), attributes, index + 1):
                 return
             if child is not None:
                 self.inodes.count(child)  # `.` and `..` are not counted (the kernel links neither)
@@ -437,6 +545,9 @@ class ProcFSOperations(pyfuse3.Operations):
 
     @answers_errno
     async def releasedir(self, fh: int) -> None:
+        handle = self._handles.get(fh)
+        if handle is not None:
+            self._listed_reply(fh, handle, False)
         self._drop(fh)
 
     # -- files -----------------------------------------------------------------------------------
@@ -550,8 +661,9 @@ def _invalidate(stale: list[tuple[int, str | None]]) -> None:
                 pyfuse3.invalidate_inode(ino, attr_only=True)
             else:
                 pyfuse3.invalidate_entry(ino, os.fsencode(name))
-        except OSError:
-            pass  # ENOENT: the kernel had already dropped it
+        except OSError as e:
+            if e.errno != errno.ENOENT:  # ENOENT: the kernel had already dropped it
+                log.warning("the kernel refused to drop %s in inode %d: %s", name, ino, e)
 
 
 __all__ = ["CACHED", "Handle", "ProcFSOperations", "ROOT_INODE", "mount_options"]

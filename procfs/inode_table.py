@@ -39,6 +39,7 @@ class InodeEntry:
     ref: RefPtr[Component] | None = None
     children: dict[str, int] = field(default_factory=dict)  # name -> inode the kernel was given
     absent: set[str] = field(default_factory=set)  # names the kernel caches as absent here
+    name_expires: float = 0.0  # until when the kernel may trust this entry's name (trio's clock)
 
 
 class InodeTable:

@@ -13,7 +13,7 @@ import pytest
 
 from procsim.safe_files import log_name
 
-from ..conftest import in_namespace, run
+from ..conftest import in_namespace, run, wait_until
 
 PROCSIM = [sys.executable, "-m", "procsim.cli"]
 NOBODY = 65534
@@ -182,3 +182,62 @@ def test_a_reader_whose_own_pid_is_a_reaped_simulated_pid_still_finds_itself(mou
     assert result.returncode == 0, result.stderr
     assert "fatal" not in result.stderr and "leaky_parent" in result.stdout, result.stdout + result.stderr
     assert "self True python" in result.stdout, result.stdout
+
+
+GETDENTS64 = {"x86_64": 217, "aarch64": 61, "riscv64": 61}
+
+# getdents64 of a directory into a buffer mapped from a file of a stalling FUSE file system: the
+# kernel holds the directory's lock shared while it copies the entries, and the copy faults on
+# the buffer, which waits for the stalling file system.
+STALLING_LISTER = """
+import ctypes, mmap, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+buffer = mmap.mmap(fd, 1 << 20, mmap.MAP_PRIVATE, mmap.PROT_READ | mmap.PROT_WRITE)
+address = ctypes.addressof(ctypes.c_char.from_buffer(buffer))
+directory = os.open(sys.argv[2], os.O_RDONLY | os.O_DIRECTORY)
+libc = ctypes.CDLL(None, use_errno=True)
+print(libc.syscall(int(sys.argv[3]), directory, ctypes.c_void_p(address), 65536), flush=True)
+"""
+
+
+def stalled_listings(mounted) -> int:
+    report = (mounted.path / "sim" / "requests").read_text()
+    return int(report.split("stalled-listings ")[1].split()[0])
+
+
+def test_a_listing_that_stalls_with_the_roots_lock_held_stops_nothing(mount_system, tmp_path):
+    """A reader lists MNT into a buffer that faults slowly: it holds the root's lock for as long as
+    it likes.  A reap must still return (it used to wait for the kernel to drop the name, which
+    needs that lock), the name must be exact once it has, and the clock must go on."""
+    number = GETDENTS64.get(os.uname().machine)
+    if number is None:
+        pytest.skip(f"no getdents64 number known for {os.uname().machine}")
+    mounted = mount_system(scenario="empty", personality="linux")
+    stall, release = tmp_path / "stall", tmp_path / "release"
+    stall.mkdir()
+    fs = subprocess.Popen([sys.executable, str(Path(__file__).with_name("stalling_fs.py")), str(stall),
+                           str(release)], stdout=subprocess.PIPE, text=True)
+    lister = None
+    try:
+        wait_until(lambda: (stall / "slow").exists(), what="the stalling file system")
+        victim = mounted.spawn("victim", ppid=0)
+        os.stat(mounted.path / str(victim))  # the kernel caches its name
+        lister = subprocess.Popen([sys.executable, "-c", STALLING_LISTER, str(stall / "slow"), str(mounted.path),
+                                   str(number)], stdout=subprocess.PIPE, text=True)
+        assert fs.stdout.readline().strip() == "read"  # type: ignore[union-attr]
+        wait_until(lambda: stalled_listings(mounted) == 1, what="the daemon to see the stalled listing")
+        uptime = float((mounted.path / "uptime").read_text().split()[0])
+        killed = run(PROCSIM + ["ctl", str(mounted.path), f"kill {victim} KILL"], timeout=30)
+        assert killed.returncode == 0, killed.stderr
+        with pytest.raises(FileNotFoundError):
+            os.stat(mounted.path / str(victim))  # exact once the kill returned
+        assert run(["ls", str(mounted.path)], timeout=30).returncode == 0  # others still list the root
+        wait_until(lambda: float((mounted.path / "uptime").read_text().split()[0]) > uptime + 0.3,
+                   what="the clock to go on")
+        assert lister.poll() is None  # all this happened while the listing still stalled
+    finally:
+        release.touch()
+        if lister is not None:
+            lister.wait(30)
+        subprocess.run(["fusermount", "-u", str(stall)], capture_output=True)
+        fs.wait(30)
