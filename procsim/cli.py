@@ -218,6 +218,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         return die(e.message)
     finally:
         simulation.stop()
+        from .daemon import exit_past_abandoned_programs
+
+        exit_past_abandoned_programs(0)
     return 0
 
 

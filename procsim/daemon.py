@@ -139,7 +139,21 @@ def main(argv: list[str] | None = None) -> int:
     add_simulation_arguments(parser)
     parser.add_argument("--allow-other", action="store_true")
     args = parser.parse_args(argv)
-    return serve(options_from(args, args.mountpoint))
+    code = serve(options_from(args, args.mountpoint))
+    exit_past_abandoned_programs(code)
+    return code
+
+
+def exit_past_abandoned_programs(code: int) -> None:
+    """A program the watchdog abandoned would run again when its greenlet is freed at exit (and
+    spin, swallowing that too): the process ends here instead, once its output is out."""
+    from .runner import SimulationRunner
+
+    if SimulationRunner.abandoned_anywhere():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        logging.shutdown()
+        os._exit(code)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,8 @@ import signal
 import threading
 from typing import Any, Callable, Coroutine, Generator, Iterator
 
+import greenlet
+
 from kernel_model import Kernel, KernelError, KernelEvent
 
 from .program_context import Program, ProgramContext, ProgramExit
@@ -38,9 +40,21 @@ _OWN_FILES = tuple(os.path.join(os.path.dirname(os.path.abspath(__file__)), name
                    for name in ("runner.py", "program_context.py", "commands.py", "event_log.py", "bugs.py"))
 
 
+#: After ProgramHung was raised, how long (real seconds) the program has to let it end its step.
+HUNG_GRACE = 0.1
+
+
 class ProgramHung(BaseException):
     """Raised inside a program that ran STEP_BUDGET seconds without awaiting (a BaseException, so
     that a program's `except Exception` does not swallow it)."""
+
+
+#: What the watchdog hands back to `_step` when it abandons a program that swallowed ProgramHung.
+_ABANDONED = object()
+#: Programs abandoned by the watchdog, kept for the life of the process: a greenlet that is freed
+#: gets GreenletExit thrown into it, which such a program would swallow too, and spin in the
+#: collector.  (The daemon ends with os._exit when there are any: see `abandoned`.)
+_ABANDONED_PROGRAMS: list[greenlet.greenlet] = []
 
 
 def _in_kernel_code(filename: str) -> bool:
@@ -88,6 +102,8 @@ class SimulationRunner:
         self._seq = itertools.count()
         self._advancing = False
         self._stepping = False  # a program is running (the watchdog may interrupt it)
+        self._stepper: greenlet.greenlet | None = None  # where a stepped program returns to
+        self._hung_raised = False  # the watchdog raised ProgramHung in the program being stepped
         kernel.subscribe(self._on_event)
 
     # -- what the kernel reports (under the kernel lock) -----------------------------------------
@@ -195,14 +211,23 @@ class SimulationRunner:
             self._step(wait.pid)
 
     def _on_alarm(self, signum: int, frame: object) -> None:
-        """SIGALRM while a program runs: raise in its own code, or try again a moment later once
-        it is back there (a syscall of the model runs to its end: every syscall is all-or-nothing)."""
+        """SIGALRM while a program runs: raise ProgramHung in its own code, or try again a moment
+        later once it is back there (a syscall of the model runs to its end: every syscall is
+        all-or-nothing).  A program that swallows ProgramHung (`except BaseException:` in a
+        loop) is not asked twice: the next alarm leaves it where it is -- its greenlet is never
+        resumed -- and hands control back to the runner.  Nothing of that depends on the
+        program's cooperation."""
         if not self._stepping:
             return
         code = getattr(frame, "f_code", None)
         if code is not None and _in_kernel_code(code.co_filename):
             signal.setitimer(signal.ITIMER_REAL, 0.01)
             return
+        if self._hung_raised and self._stepper is not None:
+            self._stepper.switch(_ABANDONED)
+            return  # never reached: an abandoned program is never switched back to
+        self._hung_raised = True
+        signal.setitimer(signal.ITIMER_REAL, HUNG_GRACE)
         raise ProgramHung
 
     def _watch(self) -> bool:
@@ -219,19 +244,25 @@ class SimulationRunner:
         self._stepping = False
         signal.setitimer(signal.ITIMER_REAL, 0)
 
+    @staticmethod
+    def abandoned_anywhere() -> bool:
+        """Whether the watchdog left a program suspended in this process (see `_on_alarm`)."""
+        return bool(_ABANDONED_PROGRAMS)
+
     def _step(self, pid: int) -> None:
         coroutine = self._running[pid]
         del self._blocked_on[pid]
         name = self._names.get(pid, "?")
         watched = self._watch()
+        # The program runs in a greenlet of its own, so that the watchdog can leave it suspended
+        # and come back here without its cooperation.
+        program = greenlet.greenlet(coroutine.send)
+        self._stepper, self._hung_raised = greenlet.getcurrent(), False
         try:
-            awaited = coroutine.send(None)
+            awaited = program.switch(None)
         except ProgramHung:
             self._forget(pid)
-            process = self.kernel.process(pid)
-            if process is not None and process.is_alive and not self.kernel.panicked:
-                self.kernel.crash(pid, signal.SIGKILL, reason=f"program {name} ran {STEP_BUDGET:g} s without "
-                                                              f"awaiting its context: killed so readers get answers")
+            self._kill_hung(pid, name, "killed so readers get answers")
             return
         except StopIteration:
             self._forget(pid)
@@ -253,14 +284,27 @@ class SimulationRunner:
             self._crash(pid, name, f"{type(e).__name__}: {e}")
             return
         finally:
+            self._stepper = None
             if watched:
                 self._unwatch()
+        if awaited is _ABANDONED:
+            _ABANDONED_PROGRAMS.append(program)
+            self._forget(pid)
+            self._kill_hung(pid, name, "it swallowed the watchdog's exception, so it was left suspended and "
+                                       "killed")
+            return
         if not isinstance(awaited, Wait):
             # Programs may await only their context (ctx.sleep, ctx.wait, ctx.child_event).
             self._cancel(pid)
             self._crash(pid, name, f"awaited {type(awaited).__name__}, not a ctx method")
             return
         self._blocked_on[pid] = awaited
+
+    def _kill_hung(self, pid: int, name: str, what: str) -> None:
+        process = self.kernel.process(pid)
+        if process is not None and process.is_alive and not self.kernel.panicked:
+            self.kernel.crash(pid, signal.SIGKILL, reason=f"program {name} ran {STEP_BUDGET:g} s without "
+                                                          f"awaiting its context: {what}")
 
     def _forget(self, pid: int) -> None:
         self._running.pop(pid, None)

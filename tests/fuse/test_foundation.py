@@ -145,3 +145,39 @@ def test_the_daemon_serves_and_simulates_in_one_thread(mount_system):
         (mounted.path / "1" / "status").read_text()
         mounted.ctl("tick 0.1")
     assert os.listdir(f"/proc/{mounted.daemon.pid}/task") == [str(mounted.daemon.pid)]
+
+
+STUBBORN = '''
+async def stubborn(ctx):
+    await ctx.sleep(0.2)
+    while True:              # swallows every exception, the watchdog's too, and spins on
+        try:
+            while True:
+                pass
+        except BaseException:
+            pass
+
+
+SCENARIO = """
+stubborn = spawn stubborn ppid=0 program=stubborn
+bystander = spawn bystander ppid=0 program=daemon
+"""
+PROGRAMS = {"stubborn": stubborn}
+'''
+
+
+def test_a_program_that_swallows_the_watchdog_does_not_wedge_the_mount(mount_system, tmp_path):
+    """ProgramHung is raised once; a program that catches BaseException in a loop is then left
+    suspended without its cooperation: readers get answers, the clock goes on, SIGTERM unmounts."""
+    path = tmp_path / "stubborn.py"
+    path.write_text(STUBBORN)
+    mounted = mount_system(scenario=str(path))
+    wait_until(lambda: "swallowed the watchdog" in (mounted.path / "dmesg").read_text(),
+               what="the stubborn program to be abandoned")
+    assert "bystander" in (mounted.path / "all").read_text()
+    uptime = float((mounted.path / "uptime").read_text().split()[0])
+    wait_until(lambda: float((mounted.path / "uptime").read_text().split()[0]) > uptime, what="the clock")
+    assert mounted.ctl("check") == "ok"
+    os.kill(mounted.daemon.pid, signal.SIGTERM)
+    assert mounted.daemon.wait(60) == 0
+    assert wait_unmounted(mounted.path)
