@@ -17,13 +17,17 @@ from pathlib import Path
 from .mount_client import (
     PROCSIM_FSTYPE,
     clear_stale_mount,
+    connection_of,
     ctl_line,
-    daemons_serving,
+    daemon_lock,
+    daemon_pid,
     is_mounted,
+    mount_path,
     mounted_here,
+    namespaces_holding,
     run_ctl,
     unmount,
-    wait_for_exit,
+    wait_for_daemon,
 )
 from .options import add_simulation_arguments, option_argv, options_from
 
@@ -120,6 +124,13 @@ def cmd_mount(args: argparse.Namespace) -> int:
     problem = check_options(args)
     if problem:
         return die(problem, 2)
+    if os.path.islink(mountpoint) and os.path.isdir(mountpoint):
+        mountpoint = os.path.realpath(mountpoint)  # the kernel mounts on the link's target: name that
+    from .testing import fuse_unavailable_reason
+
+    unavailable = fuse_unavailable_reason()
+    if unavailable:
+        return die(f"cannot mount: {unavailable} (docs/using.md: without root)", 3)
     absolute_paths(args)
     if clear_stale_mount(mountpoint):
         print(f"procsim: cleared a stale mount at {mountpoint} (its daemon had died)", file=sys.stderr)
@@ -132,8 +143,6 @@ def cmd_mount(args: argparse.Namespace) -> int:
         return die(f"{mountpoint}: a {here[1]} filesystem ({here[0]}) is mounted here", 2)
     if os.listdir(mountpoint):
         return die(f"{mountpoint}: mountpoint is not empty", 2)
-    if not os.path.exists("/dev/fuse"):
-        return die("/dev/fuse is missing: FUSE is not available on this machine", 3)
     options = options_from(args, os.path.abspath(mountpoint))
     if args.foreground:
         print(f"procsim: serving {options.mountpoint} in the foreground (Ctrl-C or procsim umount to stop)",
@@ -152,6 +161,8 @@ def cmd_mount(args: argparse.Namespace) -> int:
         # the daemon inherits the lock: it is released when the daemon exits
         daemon = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, pass_fds=[lock],
                                   start_new_session=True, cwd="/")
+        os.ftruncate(lock, 0)
+        os.pwrite(lock, f"{daemon.pid}\n".encode(), 0)  # for `procsim umount`, which waits for it
     finally:
         os.close(log)
         os.close(lock)
@@ -173,22 +184,34 @@ def cmd_mount(args: argparse.Namespace) -> int:
 
 
 def cmd_umount(args: argparse.Namespace) -> int:
-    mountpoint = args.mountpoint
+    mountpoint = mount_path(args.mountpoint)
     here = mounted_here(mountpoint)
     if here is None:
         return die(f"{mountpoint}: not mounted", 1)
     if here[1] != PROCSIM_FSTYPE and not args.force:
         return die(f"{mountpoint}: not a procsim mount (a {here[1]} filesystem, {here[0]}): not unmounting it "
                    f"(--force to unmount it anyway)", 2)
-    daemons = daemons_serving(mountpoint)
-    if clear_stale_mount(mountpoint):
-        print(f"procsim: cleared a stale mount at {mountpoint}")
-        return 0
-    if not unmount(mountpoint, lazy=args.lazy):
-        return die(f"{mountpoint}: unmount failed (busy? try: procsim umount --lazy {mountpoint})")
-    if not wait_for_exit(daemons):
-        return die(f"{mountpoint}: unmounted, but the daemon did not exit within 10 s")
-    return 0
+    connection = connection_of(mountpoint)
+    lock = daemon_lock(mountpoint)  # this mount's own daemon, found by the mountpoint: no other asked
+    try:
+        if clear_stale_mount(mountpoint):
+            print(f"procsim: cleared a stale mount at {mountpoint}")
+            return 0
+        if not unmount(mountpoint, lazy=args.lazy):
+            return die(f"{mountpoint}: unmount failed (busy? try: procsim umount --lazy {mountpoint})")
+        if lock is None or wait_for_daemon(lock):
+            return 0
+        pid = daemon_pid(lock)
+        holders = namespaces_holding(connection) if connection is not None else []
+        if holders:
+            return die(f"{mountpoint}: unmounted here, but the daemon (pid {pid}) still serves this mount in "
+                       f"{len(holders)} other mount namespace(s) (a procsim shell, unshare or test still running: "
+                       f"host PID {', '.join(map(str, holders[:5]))}); it exits when the last of them ends "
+                       f"(kill {pid} stops it now)")
+        return die(f"{mountpoint}: unmounted, but the daemon (pid {pid}) did not exit within 10 s")
+    finally:
+        if lock is not None:
+            os.close(lock)
 
 
 def cmd_run(args: argparse.Namespace) -> int:

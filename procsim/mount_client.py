@@ -6,12 +6,14 @@ someone else started, and load nothing of the kernel, the procfs backends, trio 
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
+import re
 import shlex
 import shutil
 import subprocess
+import tempfile
 import time
-from typing import Any
 
 PROCSIM_FSTYPE = "fuse.procsim"  # the daemon mounts with subtype=procsim
 
@@ -20,23 +22,90 @@ def fusermount() -> str:
     return shutil.which("fusermount") or shutil.which("fusermount3") or "fusermount"
 
 
+def unescape(field: str) -> str:
+    """A path as the kernel's mount table writes it: space, tab, newline and backslash as octal
+    escapes (`/tmp/a\\040b`)."""
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)
+
+
+def resolved(path: str) -> str:
+    """`path` with its directories resolved, the last component not: resolving a mountpoint
+    itself would ask the file system mounted there, and a stopped daemon never answers."""
+    absolute = os.path.abspath(path)
+    return os.path.join(os.path.realpath(os.path.dirname(absolute)), os.path.basename(absolute))
+
+
+def _mountinfo_line(path: str) -> list[str] | None:
+    """The caller's mountinfo fields of the topmost mount at `path`.  The table is searched for
+    the path as given first: a mountpoint itself is never stat()ed, as that would ask the file
+    system mounted there.  Only a path that is not in the table and is a symlink is followed."""
+    try:
+        with open("/proc/self/mountinfo") as mountinfo:
+            table = [line.split() for line in mountinfo]
+    except OSError:
+        return None
+
+    def find(real: str) -> list[str] | None:
+        found = None
+        for fields in table:
+            if len(fields) > 4 and unescape(fields[4]) == real:
+                found = fields
+        return found
+
+    found = find(resolved(path))
+    if found is None and os.path.islink(os.path.abspath(path)):
+        found = find(os.path.realpath(path))
+    return found
+
+
 def mounted_here(path: str) -> tuple[str, str] | None:
     """(source, type) of what is mounted at `path` (the topmost mount), or None."""
-    real = os.path.realpath(path)
-    found = None
-    try:
-        with open("/proc/self/mounts") as mounts:
-            for line in mounts:
-                fields = line.split()
-                if len(fields) > 2 and fields[1] == real:
-                    found = (fields[0], fields[2])
-    except OSError:
-        return ("?", "?") if os.path.ismount(path) else None
-    return found
+    fields = _mountinfo_line(path)
+    if fields is None:
+        return None
+    after = fields[fields.index("-") + 1:] if "-" in fields else []
+    return (after[1], after[0]) if len(after) > 1 else ("?", "?")
 
 
 def is_mounted(path: str) -> bool:
     return mounted_here(path) is not None
+
+
+def mount_path(path: str) -> str:
+    """The path the mount table names for the mount at `path` (a symlink's target), or `path`."""
+    fields = _mountinfo_line(path)
+    return unescape(fields[4]) if fields else path
+
+
+def connection_of(path: str) -> int | None:
+    """The FUSE connection number (the device's minor) of the mount at `path`:
+    /sys/fs/fuse/connections/N exists for as long as any mount of it does, in any mount namespace."""
+    fields = _mountinfo_line(path)
+    try:
+        return int(fields[2].split(":")[1]) if fields else None
+    except (ValueError, IndexError):
+        return None
+
+
+def namespaces_holding(device_minor: int) -> list[int]:
+    """PIDs (one per mount namespace) of host processes whose mount namespace still has a mount of
+    the FUSE connection `device_minor`: what keeps a daemon serving after `umount` here."""
+    seen: set[str] = set()
+    holders = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            namespace = os.readlink(f"/proc/{name}/ns/mnt")
+            if namespace in seen:
+                continue
+            seen.add(namespace)
+            with open(f"/proc/{name}/mountinfo") as mountinfo:
+                if any(line.split()[2] == f"0:{device_minor}" for line in mountinfo if line.strip()):
+                    holders.append(int(name))
+        except (OSError, IndexError):
+            continue
+    return holders
 
 
 def clear_stale_mount(path: str) -> bool:
@@ -57,35 +126,45 @@ def unmount(path: str, lazy: bool = False) -> bool:
     return subprocess.run(command, capture_output=True).returncode == 0
 
 
-def daemons_serving(mountpoint: str) -> list[Any]:
-    """The daemon processes serving `mountpoint` (found by their command line)."""
-    import psutil
+def daemon_lock(mountpoint: str) -> int | None:
+    """An fd of the lock file that `procsim mount` made for `mountpoint` (its daemon holds an flock
+    on it for as long as it lives), or None if there is none: found from the mountpoint alone,
+    without asking any other daemon anything."""
+    from .safe_files import log_name, private_directory
 
-    real = os.path.realpath(mountpoint)
-    found = []
-    for process in psutil.process_iter(["cmdline"]):
-        cmdline = process.info["cmdline"] or []
-        if "procsim.daemon" in cmdline and real in (os.path.realpath(a) for a in cmdline if a.startswith("/")):
-            found.append(process)
-    return found
+    directory_path = os.path.join(tempfile.gettempdir(), f"procsim-{os.getuid()}")
+    try:
+        directory = private_directory(directory_path)
+    except OSError:
+        return None
+    try:
+        return os.open(log_name(os.path.abspath(mountpoint)) + ".lock", os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC,
+                       dir_fd=directory)
+    except OSError:
+        return None
+    finally:
+        os.close(directory)
 
 
-def wait_for_exit(processes: list[Any], timeout: float = 10.0) -> bool:
-    import psutil
+def daemon_pid(lock: int) -> int | None:
+    try:
+        return int(os.pread(lock, 32, 0).decode().strip() or 0) or None
+    except (OSError, ValueError):
+        return None
 
+
+def wait_for_daemon(lock: int, timeout: float = 10.0) -> bool:
+    """Wait until the daemon holding `lock` has exited (its flock is released): True if it has."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        alive = []
-        for process in processes:
-            try:
-                if process.status() != psutil.STATUS_ZOMBIE:
-                    alive.append(process)
-            except psutil.NoSuchProcess:
-                pass
-        if not alive:
+    while True:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            fcntl.flock(lock, fcntl.LOCK_UN)
             return True
-        time.sleep(0.02)
-    return False
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
 
 
 def run_ctl(mountpoint: str, line: str) -> str:

@@ -241,3 +241,72 @@ def test_a_listing_that_stalls_with_the_roots_lock_held_stops_nothing(mount_syst
             lister.wait(30)
         subprocess.run(["fusermount", "-u", str(stall)], capture_output=True)
         fs.wait(30)
+
+
+def procsim_mount(path: Path, *args: str) -> int:
+    """`procsim mount` at `path`; the daemon's PID."""
+    path.mkdir(exist_ok=True)
+    result = run(PROCSIM + ["mount", str(path), "--scenario", "empty", *args])
+    assert result.returncode == 0, result.stderr
+    return int(result.stdout.split("daemon pid ")[1].split(",")[0])
+
+
+def test_umount_asks_no_other_daemon(tmp_path):
+    """It used to realpath() the arguments of every procsim daemon on the machine: one stopped
+    mount elsewhere hung it.  It finds its own daemon by the mount itself."""
+    import signal
+
+    stopped = procsim_mount(tmp_path / "elsewhere")
+    os.kill(stopped, signal.SIGSTOP)
+    try:
+        procsim_mount(tmp_path / "mine")
+        result = run(PROCSIM + ["umount", str(tmp_path / "mine")], timeout=30)
+        assert result.returncode == 0, result.stderr
+        assert not os.path.ismount(tmp_path / "mine")
+    finally:
+        os.kill(stopped, signal.SIGCONT)
+        run(PROCSIM + ["umount", str(tmp_path / "elsewhere")])
+
+
+def test_mountpoints_with_a_space_or_behind_a_link_mount_and_unmount(tmp_path):
+    spaced = tmp_path / "a b"
+    procsim_mount(spaced)
+    assert (spaced / "sim" / "ctl").exists()
+    assert run(PROCSIM + ["umount", str(spaced)]).returncode == 0 and not os.path.ismount(spaced)
+    real, link = tmp_path / "real", tmp_path / "link"
+    real.mkdir()
+    link.symlink_to(real)
+    result = run(PROCSIM + ["mount", str(link), "--scenario", "empty"])
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert os.path.ismount(real) and (link / "sim" / "ctl").exists()
+    assert run(PROCSIM + ["umount", str(link)]).returncode == 0 and not os.path.ismount(real)
+
+
+def test_umount_says_why_a_daemon_goes_on_serving_another_namespace(tmp_path):
+    """A `procsim shell` still running keeps its own copy of the mount: unmounting here cannot end
+    the daemon, and umount says so, and which process holds it."""
+    mnt = tmp_path / "mnt"
+    daemon = procsim_mount(mnt)
+    shell = subprocess.Popen(PROCSIM + ["shell", str(mnt), "sh", "-c", "echo ready; read line"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert shell.stdout.readline().strip() == "ready"  # type: ignore[union-attr]
+        result = run(PROCSIM + ["umount", str(mnt)], timeout=60)
+        assert result.returncode == 1 and "other mount namespace" in result.stderr, result.stderr
+        assert f"daemon (pid {daemon})" in result.stderr and "Traceback" not in result.stderr
+    finally:
+        shell.communicate("done\n", timeout=30)
+    wait_until(lambda: not os.path.exists(f"/proc/{daemon}") or
+               open(f"/proc/{daemon}/stat").read().split(") ")[1][0] == "Z", what="the daemon to exit")
+
+
+def test_a_user_without_fuse_gets_one_line_not_a_traceback(tmp_path, monkeypatch, capsys):
+    import procsim.testing
+    from procsim import cli
+
+    monkeypatch.setattr(procsim.testing, "fuse_unavailable_reason",
+                        lambda: "/dev/fuse is not readable and writable by this user")
+    assert cli.main(["mount", str(tmp_path)]) == 3
+    err = capsys.readouterr().err
+    assert err.startswith("procsim: cannot mount: /dev/fuse is not readable") and err.count("\n") == 1, err
+    assert not os.path.ismount(tmp_path)
