@@ -36,6 +36,10 @@ from .options import add_simulation_arguments, option_argv, options_from
 # none of it.
 
 MOUNT_TIMEOUT = 30.0
+#: About 10 KB of host memory per simulated process: past this, no host holds the machine.
+MAX_PROCESSES_CEILING = 1_000_000
+#: `procsim run --seconds`: a simulated day (a minute or so of work), not hours without a word.
+MAX_RUN_SECONDS = 86_400.0
 
 
 def die(message: str, code: int = 1) -> int:
@@ -59,6 +63,20 @@ def check_options(args: argparse.Namespace) -> str | None:
         return f"--speed must be positive, not {args.speed}"
     if args.processes < 0 or args.max_processes < 1:
         return "--processes and --max-processes must not be negative"
+    if args.max_processes > MAX_PROCESSES_CEILING:
+        return f"--max-processes {args.max_processes} is past what one host can hold ({MAX_PROCESSES_CEILING})"
+    if args.scenario == "scale" and args.processes + 1 > args.max_processes:
+        return (f"--processes {args.processes}: the scale scenario would pass --max-processes {args.max_processes} "
+                f"(init counts too); raise --max-processes to build more")
+    seconds = getattr(args, "seconds", None)
+    if seconds is not None and not 0 <= seconds <= MAX_RUN_SECONDS:
+        return f"--seconds must be between 0 and {MAX_RUN_SECONDS} simulated seconds, not {seconds}"
+    from .scenarios import load_budget
+
+    try:
+        load_budget()
+    except ValueError as e:
+        return str(e)
     if args.replay:
         if not os.path.isfile(args.replay):
             return f"{args.replay}: no such record file"
@@ -220,6 +238,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from .simulation import Simulation, tune_gc_for_a_large_heap
 
+    problem = check_options(args)
+    if problem:
+        return die(problem, 2)
     options = options_from(args)
     options.paused = True  # headless: time moves only by --seconds, never with the host's clock
     tune_gc_for_a_large_heap()

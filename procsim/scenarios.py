@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import math
 import os
 import re
 import signal
@@ -211,7 +212,17 @@ def substitute_variables(line: str, variables: dict[str, str]) -> str:
 
 #: Real seconds a Python scenario may take to load (define SCENARIO and PROGRAMS);
 #: PROCSIM_LOAD_BUDGET changes it (the tests of the limit need not wait 5 s).
-LOAD_BUDGET = float(os.environ.get("PROCSIM_LOAD_BUDGET", "5"))
+def load_budget() -> float:
+    """Seconds a Python scenario may take to load: PROCSIM_LOAD_BUDGET, a positive number (5 by
+    default).  0, a negative number, inf or NaN would switch the limit off: refused."""
+    text = os.environ.get("PROCSIM_LOAD_BUDGET", "5")
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value < math.inf:
+        raise ValueError(f"PROCSIM_LOAD_BUDGET must be a positive number of seconds, not {text!r}")
+    return value
 
 
 class ScenarioTimeout(ValueError):
@@ -253,7 +264,8 @@ def load_scenario(name_or_path: str, processes: int = 1000) -> Scenario:
                                 f"(built-in: {', '.join(sorted(BUILTIN))})")
     if path.suffix == ".py":
         namespace: dict[str, Any] = {"__name__": "procsim_scenario", "__file__": str(path)}
-        with time_limit(LOAD_BUDGET, f"{path}: loading it took more than {LOAD_BUDGET:g} s (a loop at module level?)"):
+        budget = load_budget()
+        with time_limit(budget, f"{path}: loading it took more than {budget:g} s (a loop at module level?)"):
             exec(compile(path.read_text(), str(path), "exec"), namespace)
         if "SCENARIO" not in namespace:
             raise ValueError(f"{path}: a Python scenario must define SCENARIO (a command script)")

@@ -46,11 +46,8 @@ class Simulation:
             scenario = load_scenario(options.scenario, options.processes)
         self.options = options
         memory = max(parse_size(str(options.memory)), scenario.memory or 0)
-        max_processes = options.max_processes
-        if options.scenario == "scale":
-            max_processes = max(max_processes, options.processes + 1000)
         self.kernel = Kernel(memory, orphan_policy=options.orphan_policy or options.personality,
-                             max_processes=max_processes)
+                             max_processes=options.max_processes)
         self.runner = SimulationRunner(self.kernel, {**BUILTIN_PROGRAMS, **scenario.programs},
                                        speed=options.speed, seed=options.seed)
         self.interpreter = CommandInterpreter(self.kernel, self.runner, self.runner.has_program)

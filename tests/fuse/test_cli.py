@@ -127,3 +127,28 @@ def test_a_write_of_several_lines_stops_at_the_first_failure_and_keeps_the_resul
     assert lines[3] == "line 3: unknown command 'frobnicate' (try: help)"
     names = {p["pid"]: p["name"] for p in json.loads((mounted.path / "all").read_text())["processes"]}
     assert names.get(a) == "a" and names.get(b) == "b" and "c" not in names.values()
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--memory", "0"], ["--memory", "size must be positive"]),
+    (["--memory", "-1"], ["--memory", "size must be positive"]),
+    (["--memory", "1P"], ["--memory", "bad size '1P'"]),
+    (["--seconds", "nan"], ["--seconds must be between 0 and 86400"]),
+    (["--seconds", "inf"], ["--seconds must be between 0 and 86400"]),
+    (["--seconds", "1e9"], ["--seconds must be between 0 and 86400"]),
+    (["--scenario", "scale", "--processes", "5000000"], ["would pass --max-processes 200000"]),
+    (["--max-processes", "50000000"], ["past what one host can hold"]),
+])
+def test_run_checks_its_options(args, words):
+    assert_clean_failure(procsim("run", *args), *words)
+
+
+@pytest.mark.parametrize("budget", ["abc", "inf", "-1", "0", "nan"])
+def test_a_load_budget_that_would_switch_the_limit_off_is_refused(budget, tmp_path):
+    result = procsim("run", "--seconds", "0", env={**os.environ, "PROCSIM_LOAD_BUDGET": budget})
+    assert_clean_failure(result, "PROCSIM_LOAD_BUDGET must be a positive number of seconds")
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    result = procsim("mount", str(mnt), env={**os.environ, "PROCSIM_LOAD_BUDGET": budget})
+    assert_clean_failure(result, "PROCSIM_LOAD_BUDGET")
+    assert not os.path.ismount(mnt)
