@@ -226,6 +226,8 @@ class CommandInterpreter:
         self._triggers_lock = threading.Lock()  # protects _triggers
         self._watched: frozenset[str] = frozenset()
         self.replaying = False  # set while a record is replayed
+        # Raises KernelError if the simulation must not change now (its record has no room).
+        self.before_change: Callable[[], None] = lambda: None
 
     def execute(self, line: str, caller: object = None, source: str = "ctl") -> str:
         """Run one command line; returns its result text (no trailing newline).
@@ -244,6 +246,7 @@ class CommandInterpreter:
             self._record(line, source, error=error)
             raise error
         text = canonical(parsed.words)
+        self.before_change()
         if parsed.name == "tick" and self.clock is not None:
             return self._tick(parsed, text, source)
         if parsed.name in CLOCK_COMMANDS:
@@ -268,6 +271,7 @@ class CommandInterpreter:
                 parsed = None
             if parsed is not None and parsed.name == "tick":
                 text = canonical(parsed.words)
+                self.before_change()
                 try:
                     seconds = self._tick_seconds(parsed)
                 except KernelError as e:

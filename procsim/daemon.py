@@ -128,7 +128,13 @@ async def _run_clock(simulation: Simulation, operations: "ProcFSOperations") -> 
             deadline = now  # paused time is not owed
             continue
         if now - deadline > MAX_CATCH_UP:
-            deadline = now  # held up for long (the daemon was stopped): do not race to catch up
+            # Held up for long (the daemon was stopped, the machine suspended): that time is not
+            # simulated, which is no reason for btime + uptime to lag the wall clock from now on,
+            # so the boot moves by it -- as Linux's btime moves when the wall clock is set.
+            kernel.clock.boot_epoch += round(now - deadline)
+            deadline = now
+        if not simulation.room_for_a_step():
+            continue  # the record has no room: the clock holds, nothing happens unrecorded
         runner.advance(step)
         await operations.drop_stale()
 

@@ -6,14 +6,27 @@ header line that says how to rebuild the run.
 """
 from __future__ import annotations
 
+import errno
 import json
+import os
 import threading
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from kernel_model import Kernel, KernelEvent
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"))
+
+
+#: Disk space a record keeps allocated ahead of what it has written (posix_fallocate), so that
+#: the events of a command or a step never meet a full disk half-way: a command or a step starts
+#: only with ROOM_TO_START of it left (`ensure_room`).
+RESERVE = 1 << 20
+ROOM_TO_START = 256 << 10
+
+
+class RecordFull(OSError):
+    """The record cannot be written: what would change the simulation is refused."""
 
 
 class EventLog:
@@ -25,20 +38,64 @@ class EventLog:
         self._base = 0         # offset of the first byte still kept
         self._size = 0         # total bytes ever logged
         self._limit = limit
-        self._file: IO[bytes] | None = None
+        self._record_path = record
+        self._fd: int | None = None
+        self._written = 0      # bytes of the record written
+        self._reserved = 0     # bytes of the record allocated on disk
+        self.failure: str | None = None  # why the record can no longer be written
         if record:
-            self._file = open(record, "wb")
-            self._file.write((json.dumps({"procsim_record": 1, **(header or {})}) + "\n").encode())
-            self._file.flush()
+            try:
+                self._fd = os.open(record, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+            except OSError as e:
+                raise ValueError(f"--record {record}: {e.strerror}") from None
+            try:
+                self._write((json.dumps({"procsim_record": 1, **(header or {})}) + "\n").encode())
+                self.ensure_room()
+            except OSError as e:
+                self.close()
+                raise ValueError(f"--record {record}: {e.strerror}") from None
         kernel.subscribe(self._on_event)
 
+    def ensure_room(self) -> None:
+        """Raise RecordFull unless the record has room for a command or a step: the simulation
+        must not change in a way the record cannot hold."""
+        if self._fd is None and self.failure is None:
+            return
+        with self._lock:
+            if self.failure is not None:
+                raise RecordFull(errno.EIO, self.failure)
+            assert self._fd is not None
+            if self._reserved - self._written >= ROOM_TO_START:
+                return
+            try:
+                os.posix_fallocate(self._fd, self._written, RESERVE)
+            except OSError as e:
+                raise RecordFull(e.errno or errno.ENOSPC,
+                                 f"no room for the record {self._record_path} ({e.strerror})") from None
+            self._reserved = max(self._reserved, self._written + RESERVE)
+
+    def _write(self, data: bytes) -> None:
+        assert self._fd is not None
+        view = memoryview(data)
+        while view:
+            done = os.pwrite(self._fd, view, self._written)
+            self._written += done
+            view = view[done:]
+
     def _on_event(self, event: KernelEvent) -> None:
-        if self._file is not None:  # a record is written at once: it must survive a crash
+        if self._fd is not None:  # a record is written at once: it must survive a crash
             line = (_ENCODER.encode(event.as_dict()) + "\n").encode()
             with self._lock:
                 self._append(line)
-                self._file.write(line)
-                self._file.flush()
+                try:
+                    self._write(line)
+                except OSError as e:
+                    # past the reserve and the disk full: never raise into the kernel, in the
+                    # middle of a syscall.  The record stops here, whole up to this event, and
+                    # everything that would change the simulation is refused from now on.
+                    self.failure = f"the record {self._record_path} could not be written ({e.strerror}): " \
+                                   f"it ends before this point"
+                    self._close_record()
             return
         with self._lock:
             self._pending.append(event)
@@ -80,11 +137,19 @@ class EventLog:
             data = bytes(self._buffer)
         return [json.loads(line) for line in data.splitlines() if line]
 
+    def _close_record(self) -> None:
+        # caller holds _lock (or is the constructor)
+        if self._fd is not None:
+            try:
+                os.ftruncate(self._fd, self._written)  # the reserve is not part of the record
+            except OSError:
+                pass
+            os.close(self._fd)
+            self._fd = None
+
     def close(self) -> None:
         with self._lock:
-            if self._file is not None:
-                self._file.close()
-                self._file = None
+            self._close_record()
 
 
 #: The latest simulated time a record may name (about 11.6 days): replay steps the clock there,
@@ -104,7 +169,7 @@ def read_record(path: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]]]
     """The header and the events of a file written with --record, checked: every problem is a
     RecordError naming the file and the line (a record is data from anywhere)."""
     try:
-        lines = Path(path).read_bytes().decode("utf-8").splitlines()
+        lines = Path(path).read_bytes().rstrip(b"\0").decode("utf-8").splitlines()  # a crash leaves the reserve
     except UnicodeDecodeError:
         raise RecordError(f"{path}: not a UTF-8 text file") from None
     if not lines:

@@ -5,7 +5,9 @@ daemon (daemon.py) serves it, and `procsim run` and the tests drive it directly.
 """
 from __future__ import annotations
 
+import errno
 import gc
+import logging
 import os
 import time
 from functools import partial
@@ -19,11 +21,13 @@ from procfs.sim_backend import LiveFile, SwitchFile, build_sim_directory
 from . import dot_graphs, forensics
 from .bugs import BUGS, BugSwitches
 from .commands import CommandInterpreter, parse_size
-from .event_log import EventLog, RecordError, read_record
+from .event_log import EventLog, RecordError, RecordFull, read_record
 from .options import MountOptions
 from .programs import BUILTIN_PROGRAMS
 from .runner import SimulationRunner
 from .scenarios import Scenario, load_scenario, run_scenario
+
+log = logging.getLogger("procsim.simulation")
 
 
 class Simulation:
@@ -57,6 +61,8 @@ class Simulation:
                   "personality": options.personality, "orphan_policy": options.orphan_policy,
                   "memory": str(memory), "processes": options.processes}
         self.events = EventLog(self.kernel, options.record, header)
+        self.interpreter.before_change = self._room_for_a_change
+        self._held_since: float | None = None  # the clock held for the record's room, since (sim s)
         self.bugs = BugSwitches(self.registry, self.runner)
         self.sim_directory = build_sim_directory(self.interpreter, os.getuid(), os.getgid(), [
             LiveFile("events", self.events.read, lambda: self.events.size, os.getuid(), os.getgid()),
@@ -106,6 +112,30 @@ class Simulation:
                 GlobalFile("lifetimes.dot", lambda c: dot_graphs.references_dot(references_report()).encode()),
                 GlobalFile("tree.json", lambda c: forensics.dumps(forensics.tree(self.kernel))),
                 GlobalFile("tree.dot", tree_dot)]
+
+    def _room_for_a_change(self) -> None:
+        """A command runs only if its record has room: a failed write must not leave a change
+        the record lacks (nothing is applied, the mount stays up)."""
+        try:
+            self.events.ensure_room()
+        except RecordFull as e:
+            raise KernelError(e.errno or errno.ENOSPC, f"{e.strerror}: not run") from None
+
+    def room_for_a_step(self) -> bool:
+        """Whether the clock may step: not while the record has no room (it holds, and goes on
+        by itself once there is room again)."""
+        try:
+            self.events.ensure_room()
+        except RecordFull as e:
+            if self._held_since is None:
+                self._held_since = self.kernel.uptime_seconds()
+                log.warning("%s: the clock holds until there is room", e.strerror)
+            return False
+        if self._held_since is not None:
+            self.kernel.log(f"procsim: the record had no room: the clock held at {self._held_since:.1f} s, "
+                            f"and goes on")
+            self._held_since = None
+        return True
 
     def start(self) -> None:
         """Start the clock paused, build the scenario (and replay), then let time run."""

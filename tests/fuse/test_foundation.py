@@ -181,3 +181,25 @@ def test_a_program_that_swallows_the_watchdog_does_not_wedge_the_mount(mount_sys
     os.kill(mounted.daemon.pid, signal.SIGTERM)
     assert mounted.daemon.wait(60) == 0
     assert wait_unmounted(mounted.path)
+
+
+def test_btime_plus_uptime_is_the_wall_clock_again_after_the_daemon_was_stopped(mount_system):
+    """A stall longer than the clock catches up (a SIGSTOP, a suspended VM) is not simulated; the
+    boot moves by it, so btime + uptime is the wall clock again, as Linux's is after a clock set."""
+    import time
+
+    mounted = mount_system(scenario="empty", personality="linux")
+
+    def skew() -> float:
+        btime = next(int(line.split()[1]) for line in (mounted.path / "stat").read_text().splitlines()
+                     if line.startswith("btime "))
+        return btime + float((mounted.path / "uptime").read_text().split()[0]) - time.time()
+
+    assert abs(skew()) < 2
+    os.kill(mounted.daemon.pid, signal.SIGSTOP)
+    stopped = time.monotonic()
+    try:
+        wait_until(lambda: time.monotonic() - stopped > 7, what="a stall longer than the clock catches up")
+    finally:
+        os.kill(mounted.daemon.pid, signal.SIGCONT)
+    wait_until(lambda: abs(skew()) < 2, timeout=10, what="btime + uptime to be the wall clock again")
