@@ -144,7 +144,7 @@ class ProcFSOperations(pyfuse3.Operations):
         # (see `drop_later`): nothing else would ever make the kernel let go of them.
         self._later: list[tuple[int, str | None]] = []
         self._later_added: trio.Event | None = None
-        self._listings_in_progress: Counter[int] = Counter()  # READDIR handlers waiting, by inode
+        self._locked_by_request: Counter[int] = Counter()  # directories the kernel holds locked for a request we are in
         self._writing = trio.Lock()  # writes that go in steps run one at a time
         # One thread tells the kernel to drop names, one batch after the other: a batch stuck on
         # a directory's lock holds up the next ones, never the loop (see `_take_back`).
@@ -321,7 +321,7 @@ class ProcFSOperations(pyfuse3.Operations):
             if name is not None and ino in stalled:
                 expiring = True  # left to expire, never queued behind a stalled listing
                 continue
-            (later if name is not None and self._listings_in_progress[ino] else stale).append((ino, name))
+            (later if name is not None and self._locked_by_request[ino] else stale).append((ino, name))
         self._take_back_later(later)
         if stale:
             await self._take_back(stale, until=max(exact_by, trio.current_time() + TAKE_BACK_WAIT))
@@ -410,11 +410,23 @@ class ProcFSOperations(pyfuse3.Operations):
             if batch:
                 await self._take_back(batch)
 
-    async def _after_access(self, operation: str, entry: InodeEntry) -> None:
-        """Fire the race triggers waiting for this access (`after open|readdir PATH ...`)."""
-        if self.registry.hooks.on_access(operation, entry.path):
-            await self.drop_stale()
-            self._uncached_paths &= self.registry.hooks.watched_listings()
+    async def _after_access(self, operation: str, entry: InodeEntry, locked: InodeEntry | None = None) -> None:
+        """Fire the race triggers waiting for this access (`after OPERATION PATH ...`), once the
+        answer is made and before it goes out.  `locked` is the directory the kernel holds
+        locked across this request (the parent of a LOOKUP, the directory of a READDIR): names
+        in it cannot be taken back until the reply, so they are queued for `drop_later` (and
+        were served uncached while the trigger waited)."""
+        if locked is not None:
+            self._locked_by_request[locked.ino] += 1
+        try:
+            if self.registry.hooks.on_access(operation, entry.path):
+                await self.drop_stale()
+                self._uncached_paths &= self.registry.hooks.watched_listings()
+        finally:
+            if locked is not None:
+                self._locked_by_request[locked.ino] -= 1
+                if not self._locked_by_request[locked.ino]:
+                    del self._locked_by_request[locked.ino]
 
     # -- metadata --------------------------------------------------------------------------------
     @answers_errno
@@ -436,6 +448,7 @@ class ProcFSOperations(pyfuse3.Operations):
         self.inodes.count(entry)
         if belongs_to_a_dead_process(parent.node):
             self._handed_out_in_dead_directory(parent, text)
+        await self._after_access("lookup", entry, locked=parent)
         return attributes
 
     def _absence_is_stable(self, parent: InodeEntry) -> bool:
@@ -466,7 +479,9 @@ class ProcFSOperations(pyfuse3.Operations):
         self._came_back(ctx.pid)
         entry = self._entry(inode)
         entry.node.check_attributes()
-        return self._attributes(entry)
+        attributes = self._attributes(entry)
+        await self._after_access("getattr", entry)
+        return attributes
 
     @answers_errno
     async def setattr(self, inode: int, attr: pyfuse3.EntryAttributes, fields: pyfuse3.SetattrFields,
@@ -480,10 +495,13 @@ class ProcFSOperations(pyfuse3.Operations):
 
     @answers_errno
     async def readlink(self, inode: int, ctx: pyfuse3.RequestContext) -> bytes:
-        node = self._entry(inode).node
+        entry = self._entry(inode)
+        node = entry.node
         if node.file_type != LNK:
             raise pyfuse3.FUSEError(errno.EINVAL)
-        return os.fsencode(node.readlink(self.caller(ctx)))
+        target = os.fsencode(node.readlink(self.caller(ctx)))
+        await self._after_access("readlink", entry)
+        return target
 
     @answers_errno
     async def statfs(self, ctx: pyfuse3.RequestContext) -> pyfuse3.StatvfsData:
@@ -524,11 +542,7 @@ class ProcFSOperations(pyfuse3.Operations):
                 if belongs_to_a_dead_process(entry.node):
                     self._handed_out_in_dead_directory(entry, name)
         if start_id < len(listing):
-            self._listings_in_progress[entry.ino] += 1
-            try:
-                await self._after_access("readdir", entry)
-            finally:
-                self._listings_in_progress[entry.ino] -= 1
+            await self._after_access("readdir", entry, locked=entry)
 
     def _listing(self, handle: Handle) -> list[tuple[str, InodeEntry | None]]:
         parent, caller = handle.entry, handle.caller
@@ -571,7 +585,8 @@ class ProcFSOperations(pyfuse3.Operations):
         else:
             content = node.read(caller)
         fh = self._add_handle(Handle(entry, node, caller, content, pin=pin))
-        await self._after_access("open", entry)
+        # open(O_CREAT) of a name that exists comes with its directory locked (lookup_open)
+        await self._after_access("open", entry, locked=self.inodes.get(entry.parent) if flags & os.O_CREAT else None)
         return pyfuse3.FileInfo(fh=fh, direct_io=True)
 
     @answers_errno
@@ -586,7 +601,9 @@ class ProcFSOperations(pyfuse3.Operations):
         base = handle.result_offset
         if off >= base:
             off -= base  # a result reads from where the write left the file position
-        return (handle.content or b"")[off:off + size]
+        data = (handle.content or b"")[off:off + size]
+        await self._after_access("read", handle.entry)
+        return data
 
     def _refresh(self, handle: Handle) -> None:
         """Reading from offset 0 again regenerates the content.  Linux's seq_file builds a process

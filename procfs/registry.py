@@ -43,11 +43,12 @@ def pid_of_name(name: str) -> int | None:
 class ReaderHooks:
     """What the simulation asks to hear of readers, given to the registry when it is made."""
 
-    # Called after a reader's open or readdir completes ("open", "/5/stat"); race triggers hang on
-    # it (`after open /5/stat exit 5`).  True if one fired.
+    # Called once a reader's request is answered, before the answer goes out ("open", "/5/stat"):
+    # lookup, getattr, open, read, readdir, readlink.  Race triggers hang on it (`after open
+    # /5/stat exit 5`).  True if one fired.
     on_access: Callable[[str, str], bool] = lambda operation, path: False
-    # The directories ("/", "/5") a trigger waits to see listed: their names are served uncached
-    # until it fires.
+    # The directories ("/", "/5") a trigger fires inside of (a listing of it, a lookup in it):
+    # their names are served uncached until it fires.
     watched_listings: Callable[[], frozenset[str]] = frozenset
 
 

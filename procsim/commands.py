@@ -65,6 +65,10 @@ def parse_float(text: str, what: str) -> float:
 _SUFFIX = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 
 
+#: The requests a race trigger can follow (`after OPERATION PATH COMMAND`).
+ACCESS_OPERATIONS = ("lookup", "getattr", "open", "read", "readdir", "readlink")
+
+
 def parse_size(text: str) -> int:
     """4096, 64K, 1M, 2G (binary units; an optional trailing B or iB is accepted)."""
     t = text.strip().lower().removesuffix("ib").removesuffix("b")
@@ -221,9 +225,10 @@ class CommandInterpreter:
             "pause": self.pause, "resume": self.resume, "help": self.help, "after": self.after,
             "triggers": self.list_triggers, "check": self.check,
         }
-        self._triggers: list[tuple[int, str, str, str]] = []  # (id, operation, path, command)
+        self._triggers: dict[int, tuple[str, str, str]] = {}  # id -> (operation, path, command), in order
+        self._waiting: dict[tuple[str, str], list[int]] = {}  # (operation, path) -> trigger ids
         self._trigger_ids = 0
-        self._triggers_lock = threading.Lock()  # protects _triggers
+        self._triggers_lock = threading.Lock()  # protects the triggers
         self._watched: frozenset[str] = frozenset()
         self.replaying = False  # set while a record is replayed
         # Raises KernelError if the simulation must not change now (its record has no room).
@@ -474,11 +479,12 @@ class CommandInterpreter:
 
     # -- race triggers ---------------------------------------------------------------------------
     def after(self, p: Parsed) -> str:
-        """`after open|readdir PATH COMMAND...`: run COMMAND once, right after a reader's next open
-        (or listing) of PATH in the mount -- to reproduce races like vanish-between-readdir-and-open."""
+        """`after OPERATION PATH COMMAND...`: run COMMAND once, right after the mount answered a
+        reader's next OPERATION (lookup, getattr, open, read, readdir, readlink) of PATH -- to
+        reproduce races like vanish-between-readdir-and-open."""
         words = p.words[1:]
-        if len(words) < 3 or words[0] not in ("open", "readdir") or not words[1].startswith("/"):
-            raise syntax("usage: after open|readdir /PATH COMMAND [ARGS...]")
+        if len(words) < 3 or words[0] not in ACCESS_OPERATIONS or not words[1].startswith("/"):
+            raise syntax(f"usage: after {'|'.join(ACCESS_OPERATIONS)} /PATH COMMAND [ARGS...]")
         command = " ".join(shlex.quote(w) for w in words[2:])
         if tokenize(command).name not in self._commands or tokenize(command).name in ("after", "tick"):
             raise syntax(f"cannot trigger {words[2]!r}")
@@ -487,35 +493,45 @@ class CommandInterpreter:
             self._trigger_ids += 1
             if self.replaying:  # a replay re-runs what the trigger ran, as recorded: it never fires again
                 return str(self._trigger_ids)
-            self._triggers.append((self._trigger_ids, words[0], path, command))
-            self._triggers_changed()
+            self._triggers[self._trigger_ids] = (words[0], path, command)
+            self._waiting.setdefault((words[0], path), []).append(self._trigger_ids)
+            if words[0] in ("readdir", "lookup"):
+                self._triggers_changed()
             return str(self._trigger_ids)
 
     def list_triggers(self, p: Parsed) -> str:
         _need(p, 0, 0, "triggers")
         with self._triggers_lock:
-            return "\n".join(f"{i} after {op} {path} {command}" for i, op, path, command in self._triggers)
+            return "\n".join(f"{i} after {op} {path} {command}" for i, (op, path, command) in self._triggers.items())
 
     def on_access(self, operation: str, path: str) -> bool:
-        """Called by procfs after a reader's open/readdir: fire the matching triggers, once each.
-        True if any fired.  Not while a tick is under way (the reader was served between two of
-        its steps): a replay could not put the command there, so the trigger waits for the next."""
-        if not self._triggers or (self.clock is not None and self.clock.advancing):
+        """Called by procfs once it answered a reader's request: fire the matching triggers, once
+        each, in the order they were set.  True if any fired.  Not while a tick is under way (the
+        reader was served between two of its steps): a replay could not put the command there,
+        so the trigger waits for the next."""
+        if not self._waiting or (self.clock is not None and self.clock.advancing):
             return False
         with self._triggers_lock:
-            due = [t for t in self._triggers if t[1] == operation and t[2] == path]
-            self._triggers = [t for t in self._triggers if t not in due]
-            self._triggers_changed()
-        for _, _, _, command in due:
+            ids = self._waiting.pop((operation, path), None)
+            if ids is None:
+                return False
+            due = [self._triggers.pop(i)[2] for i in ids]
+            if operation in ("readdir", "lookup"):
+                self._triggers_changed()
+        for command in due:
             try:
                 self.execute(command, source="trigger")
             except KernelError as e:
                 self.kernel.log(f"trigger after {operation} {path}: {command}: {e.message}")
-        return bool(due)
+        return True
 
     def watched_listings(self) -> frozenset[str]:
         """The paths a trigger waits to see listed (the mount serves them uncached)."""
         return self._watched
 
     def _triggers_changed(self) -> None:
-        self._watched = frozenset(path for _, operation, path, _ in self._triggers if operation == "readdir")
+        """The directories a trigger fires inside of: a listing of it, or a lookup in it.  The
+        kernel holds such a directory's lock across the request, so names in it cannot be taken
+        back before the reply: the mount serves them uncached until the trigger fired."""
+        self._watched = frozenset(path if operation == "readdir" else (path.rsplit("/", 1)[0] or "/")
+                                  for operation, path in self._waiting if operation in ("readdir", "lookup"))

@@ -91,19 +91,26 @@ class MountedSystem:
         finally:
             os.close(log)
         mounted = cls(path, daemon, log_path, args)
+        try:
+            mounted._wait_until_it_answers(timeout)
+        except BaseException:
+            mounted.stop()  # also when interrupted (Ctrl-C, SIGTERM): no mount outlives this
+            raise
+        return mounted
+
+    def _wait_until_it_answers(self, timeout: float) -> None:
+        daemon, path = self.daemon, self.path
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if daemon.poll() is not None:
-                text = mounted.log()
-                mounted.stop()
+                text = self.log()
                 if any(marker in text for marker in _UNAVAILABLE_MARKERS):
                     raise FuseUnavailable(f"mounting is not permitted here: {text.strip()[-300:]}")
                 raise RuntimeError(f"procsim daemon exited with {daemon.returncode}:\n{text[-3000:]}")
             if is_mounted(str(path)) and (path / "sim" / "ctl").exists():
-                return mounted
+                return
             time.sleep(0.02)
-        mounted.stop()
-        raise RuntimeError(f"mount at {path} did not answer within {timeout} s:\n{mounted.log()[-3000:]}")
+        raise RuntimeError(f"mount at {path} did not answer within {timeout} s:\n{self.log()[-3000:]}")
 
     def log(self) -> str:
         try:
@@ -185,8 +192,9 @@ class MountedSystem:
         self._run("resume")
 
     def after(self, operation: str, path: str, command: str) -> int:
-        """Race scripting: run `command` once, right after a reader's next `operation` ("open" or
-        "readdir") of `path` (mount-relative, e.g. "/5/stat")."""
+        """Race scripting: run `command` once, right after the mount answered a reader's next
+        `operation` ("lookup", "getattr", "open", "read", "readdir", "readlink") of `path`
+        (mount-relative, e.g. "/5/stat")."""
         return int(self.ctl(f"after {operation} {shlex.quote(path)} {command}"))
 
     # -- states that are hard to get with real processes ------------------------------------------

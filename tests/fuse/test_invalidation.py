@@ -159,3 +159,66 @@ def test_readers_are_answered_while_a_long_tick_runs(mount_system, record_figure
                   f"slowest read {slowest * 1e3:.0f} ms")
     assert result == ["ok"]
     assert len([u for u in seen if 0 < u < 3 * 3600]) >= 3, sorted(seen)[:10]
+
+
+def test_triggers_fire_after_every_kind_of_request(mount_system):
+    """`after lookup|getattr|open|read|readdir|readlink PATH COMMAND`: the command runs once the
+    request is answered, before the reader's next one -- whichever request that is."""
+    mounted = mount_system(scenario="empty", personality="linux", paused=True)
+    root = mounted.path
+
+    def armed(operation: str, path: str) -> int:
+        pid = mounted.spawn("victim", ppid=0)
+        mounted.after(operation, path.format(pid=pid), f"kill {pid} KILL")
+        return pid
+
+    def gone(pid: int) -> bool:
+        return not (root / str(pid)).exists() and mounted.ctl("triggers") == ""
+
+    pid = armed("lookup", "/{pid}/status")
+    with pytest.raises(ProcessLookupError):  # looked up while it lived, reaped before the open
+        open(root / str(pid) / "status")
+    assert gone(pid)
+
+    # GETATTR reaches the mount only for attributes the kernel no longer trusts: a Linux zombie's
+    # (its files change owner), so the zombie is what is stat()ed here, and reaped by the trigger
+    parent = mounted.spawn("parent", ppid=0, uid=1000)
+    pid = mounted.spawn("zombie", ppid=parent, uid=1000)
+    assert os.stat(root / str(pid)).st_uid == 1000
+    mounted.exit(pid)
+    mounted.after("getattr", f"/{pid}", f"wait {parent} {pid}")
+    os.stat(root / str(pid))  # answered for the zombie, then it was reaped
+    assert gone(pid)
+
+    pid = armed("read", "/{pid}/stat")
+    fd = os.open(root / str(pid) / "stat", os.O_RDONLY)
+    try:
+        assert os.pread(fd, 4096, 0).split()[0] == str(pid).encode()  # this read was answered...
+        with pytest.raises(ProcessLookupError):
+            os.pread(fd, 4096, 0)  # ...and the process was reaped before the next one
+    finally:
+        os.close(fd)
+    assert gone(pid)
+
+    pid = armed("readlink", "/{pid}/cwd")
+    assert os.readlink(root / str(pid) / "cwd") == "/"
+    assert gone(pid)
+
+    pid = armed("open", "/{pid}/status")
+    with open(root / str(pid) / "status") as f, pytest.raises(ProcessLookupError):
+        f.read()
+    assert gone(pid)
+
+
+def test_many_triggers_on_one_path_fire_in_order_and_all_at_once(mount_system):
+    mounted = mount_system(scenario="empty", personality="linux", paused=True)
+    pids = mounted.many(2000, name="t")
+    ids = [mounted.ctl("\n".join(f"after open /1/stat kill {pid} KILL" for pid in pids[i:i + 500])).split()
+           for i in range(0, len(pids), 500)]
+    ids = [i for batch in ids for i in batch]
+    assert len(ids) == 2000 and ids == sorted(ids, key=int)
+    (mounted.path / "1" / "stat").read_text()
+    assert mounted.ctl("triggers") == ""
+    assert not [pid for pid, p in mounted.processes().items() if pid != 1 and p["threads"]]  # all killed
+    lines = [line for line in (mounted.path / "sim" / "events").read_text().splitlines() if '"source":"trigger"' in line]
+    assert [line.split("kill ")[1].split()[0] for line in lines] == [str(pid) for pid in pids]

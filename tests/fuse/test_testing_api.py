@@ -95,3 +95,35 @@ def test_snapshot_writes_the_tree_as_plain_files(mount_system, tmp_path):
         psutil.PROCFS_PATH = old
     again = run([sys.executable, "-m", "procsim.cli", "snapshot", str(mounted.path), str(out)])
     assert again.returncode == 1 and "not empty" in again.stderr
+
+
+def test_a_run_ended_by_sigterm_leaves_no_mount_and_the_next_run_works(pytester, tmp_path):
+    """CI timeouts and cancels send SIGTERM: the fixture's mount is taken down all the same, and a
+    next run with the same --basetemp works (it unmounts what a SIGKILLed run left there)."""
+    from procsim.mount_client import is_mounted
+
+    where = tmp_path / "where"
+    pytester.makepyfile(f"""
+import os, signal
+def test_terminated(procsim_mount):
+    open({str(where)!r}, "w").write(str(procsim_mount.path))
+    os.kill(os.getpid(), signal.SIGTERM)
+""")
+    basetemp = tmp_path / "base"
+    result = pytester.runpytest_subprocess("--basetemp", str(basetemp))
+    assert result.ret != 0
+    assert where.exists() and not is_mounted(where.read_text())
+
+    pytester.makepyfile(f"""
+import os, signal
+def test_killed(procsim_mount):
+    open({str(where)!r}, "w").write(str(procsim_mount.path))
+    os.kill(os.getpid(), signal.SIGKILL)
+""")
+    result = pytester.runpytest_subprocess("--basetemp", str(basetemp))
+    left = where.read_text()
+    assert is_mounted(left)  # SIGKILL: nothing of the run could act
+    pytester.makepyfile("def test_after(procsim_mount):\n    assert procsim_mount.processes()\n")
+    result = pytester.runpytest_subprocess("--basetemp", str(basetemp))
+    result.assert_outcomes(passed=1)
+    assert not is_mounted(left)

@@ -57,7 +57,7 @@ grammar = st.one_of(
     command("anon_create", pid, pick(SIZES)),
     command("open", pid, pick(["/usr/lib/libc.so", "/bin/Shell", "/etc/passwd", "../x", "/", ""])),
     command("load", pid, pick(["0", "0.5", "1", "2", "-0.1", "nan"])),
-    command("after", pick(["open", "readdir", "close"]), pick(["/1/stat", "/", "/999", "stat"]),
+    command("after", pick(["open", "readdir", "lookup", "getattr", "read", "readlink", "close"]), pick(["/1/stat", "/", "/999", "stat"]),
             pick(["exit 5", "kill 4 KILL", "wait 1", "after open / exit 1", ""])),
     pick(["purge", "pause", "resume", "triggers", "check", "help"]),
 )
