@@ -22,6 +22,7 @@ from .mount_client import (
     daemon_lock,
     daemon_pid,
     is_mounted,
+    mount_owner,
     mount_path,
     mounted_here,
     namespaces_holding,
@@ -208,6 +209,10 @@ def cmd_umount(args: argparse.Namespace) -> int:
         return die(f"{mountpoint}: not mounted", 1)
     if here[1] != PROCSIM_FSTYPE and not args.force:
         return die(f"{mountpoint}: not a procsim mount (a {here[1]} filesystem, {here[0]}): not unmounting it "
+                   f"(--force to unmount it anyway)", 2)
+    owner = mount_owner(mountpoint)
+    if owner is not None and owner != os.getuid() and not args.force:
+        return die(f"{mountpoint}: a procsim mount that uid {owner} started, not you: not unmounting it "
                    f"(--force to unmount it anyway)", 2)
     connection = connection_of(mountpoint)
     lock = daemon_lock(mountpoint)  # this mount's own daemon, found by the mountpoint: no other asked

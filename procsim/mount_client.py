@@ -71,6 +71,23 @@ def is_mounted(path: str) -> bool:
     return mounted_here(path) is not None
 
 
+def mount_owner(path: str) -> int | None:
+    """The uid that mounted the FUSE mount at `path` (its `user_id=` option), if it says."""
+    fields = _mountinfo_line(path)
+    return owner_in(fields) if fields else None
+
+
+def owner_in(fields: list[str]) -> int | None:
+    options = fields[fields.index("-") + 3].split(",") if "-" in fields and len(fields) > fields.index("-") + 3 else []
+    for option in options:
+        if option.startswith("user_id="):
+            try:
+                return int(option.removeprefix("user_id="))
+            except ValueError:
+                return None
+    return None
+
+
 def mount_path(path: str) -> str:
     """The path the mount table names for the mount at `path` (a symlink's target), or `path`."""
     fields = _mountinfo_line(path)

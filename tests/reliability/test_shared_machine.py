@@ -310,3 +310,21 @@ def test_a_user_without_fuse_gets_one_line_not_a_traceback(tmp_path, monkeypatch
     err = capsys.readouterr().err
     assert err.startswith("procsim: cannot mount: /dev/fuse is not readable") and err.count("\n") == 1, err
     assert not os.path.ismount(tmp_path)
+
+
+def test_umount_and_the_demo_never_take_down_a_mount_another_user_started(tmp_path, monkeypatch, capsys):
+    from procsim import cli, mount_client
+
+    line = "45 27 0:40 / /tmp/t1 rw,nosuid,nodev,relatime - fuse.procsim procsim rw,user_id=1000,group_id=1000"
+    assert mount_client.owner_in(line.split()) == 1000
+    monkeypatch.setattr(cli, "mounted_here", lambda path: ("procsim", "fuse.procsim"))
+    monkeypatch.setattr(cli, "mount_owner", lambda path: 1000 if os.getuid() != 1000 else 1001)
+    unmounted = []
+    monkeypatch.setattr(cli, "unmount", lambda path, lazy=False: unmounted.append(path) or True)
+    assert cli.main(["umount", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "a procsim mount that uid" in err and "not unmounting it" in err, err
+    assert unmounted == []
+    demo = Path(__file__).resolve().parents[2] / "scripts" / "demo"
+    text = demo.read_text()
+    assert "/tmp/procsim-demo" not in text and "procsim umount" in text  # the demo goes through umount's check
