@@ -25,7 +25,7 @@ from kernel_model.ref_counted import RefPtr
 from .component import Component, Node
 
 ROOT_INODE = 1
-KERNEL_REFERENCE = "kernel reference (cwd or a walk in progress)"
+KERNEL_REFERENCE = "the kernel's cached lookup (a cwd, a walk in progress, or a name it still caches, as after ps)"
 
 
 @dataclass(slots=True, eq=False)

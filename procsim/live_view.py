@@ -25,6 +25,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Footer, Input, Static
 
 from .mount_client import run_ctl
+from .process_tree import tree_order
 
 EVENT_TAIL_BYTES = 64 * 1024
 # SerenityOS's thread states as /all names them (a blocked thread by its blocker), as ps letters.
@@ -51,19 +52,11 @@ def _read_json(mountpoint: str, *path: str) -> Any:
 
 def tree_rows(processes: list[dict[str, Any]], reparented: dict[int, int]) -> list[Row]:
     """The processes in fork-tree order (each parent before its children), with their depth."""
-    by_pid = {p["pid"]: p for p in processes if p["pid"]}
-    children: dict[int, list[int]] = {}
-    for pid, p in by_pid.items():
-        children.setdefault(p["ppid"] if p["ppid"] in by_pid else 0, []).append(pid)
     rows: list[Row] = []
-    stack = [(pid, 0) for pid in sorted(children.get(0, []), reverse=True)]
-    while stack:
-        pid, depth = stack.pop()
-        p = by_pid[pid]
+    for p, depth in tree_order(processes):
         state = STATE_LETTER.get(p["threads"][0]["state"], "?") if p["threads"] else "Z"
-        rows.append(Row(pid, p["ppid"], depth, p["name"], state, p["uid"], p["amount_resident"],
-                        reparented.get(pid, 0)))
-        stack.extend((child, depth + 1) for child in sorted(children.get(pid, []), reverse=True))
+        rows.append(Row(p["pid"], p["ppid"], depth, p["name"], state, p["uid"], p["amount_resident"],
+                        reparented.get(p["pid"], 0)))
     return rows
 
 
@@ -125,6 +118,7 @@ class LiveView(App[None]):
         self.zombies: dict[int, dict[str, Any]] = {}
         self._all_bytes = b""
         self._selected: int | None = None
+        self._confirm_kill: int | None = None  # k was pressed once on this PID (init): press again
 
     def compose(self) -> ComposeResult:
         yield Static(id="summary")
@@ -327,8 +321,14 @@ class LiveView(App[None]):
 
     def action_kill(self) -> None:
         row = self.selected()
-        if row is not None:
-            self._drive(f"kill {row.pid} KILL")
+        if row is None:
+            return
+        if row.pid == 1 and self._confirm_kill != 1:
+            self._confirm_kill = 1  # init: the whole machine's reaper; a second k confirms
+            self._say("k again to kill init (PID 1): every orphan after it stays unreaped")
+            return
+        self._confirm_kill = None
+        self._drive(f"kill {row.pid} KILL")
 
     def action_fork(self) -> None:
         row = self.selected()

@@ -18,6 +18,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from .process_tree import indent, tree_order
+
 EVENT_TAIL_BYTES = 16 * 1024
 
 
@@ -60,28 +62,15 @@ def process_table(snapshot: Snapshot) -> Table:
         ("VOLATILE", "right"), ("CPU s", "right"), ("NAME", "left"))
     for column, justify in columns:
         table.add_column(column, justify=justify, no_wrap=True)
-    by_pid = {p["pid"]: p for p in snapshot.processes}
-    children: dict[int, list[int]] = {}
-    for p in snapshot.processes:
-        if p["pid"] != 0:
-            parent = p["ppid"] if p["ppid"] in by_pid and p["ppid"] != p["pid"] else 0
-            children.setdefault(parent, []).append(p["pid"])
-
-    def add(pid: int, depth: int) -> None:
-        p = by_pid[pid]
+    for p, depth in tree_order(snapshot.processes):
         state = state_of(p)
         zombie = state == "Zombie"
         cpu = sum(t["time_user"] + t["time_kernel"] for t in p["threads"]) / 1e9
         style = "bold red" if zombie else ("green" if state == "Running" else "")
-        name = ("  " * depth + ("└ " if depth else "") + p["name"]) + (" <defunct>" if zombie else "")
-        table.add_row(str(pid), Text(state, style=style), str(p["uid"]), kib(p["amount_virtual"]),
+        name = (indent(depth) + ("└ " if depth else "") + p["name"]) + (" <defunct>" if zombie else "")
+        table.add_row(str(p["pid"]), Text(state, style=style), str(p["uid"]), kib(p["amount_virtual"]),
                       kib(p["amount_resident"]), kib(p["amount_purgeable_volatile"]), f"{cpu:.2f}",
                       Text(name, style=style))
-        for child in sorted(children.get(pid, [])):
-            add(child, depth + 1)
-
-    for root in sorted(children.get(0, [])):
-        add(root, 0)
     return table
 
 

@@ -42,6 +42,8 @@ class ExitSyscalls(KernelCore):
             self._set_stopped(process, False)
         else:
             self.emit("signal", pid=pid, signal=sig)
+            if pid == 1:  # Linux panics here ("Attempted to kill init!"); the model goes on, and says so
+                self._log(f"init {process.name}(1) killed by {signal_name(sig)}: orphans have no reaper now")
             self._die(process, 0, sig, f"signal {signal_name(sig)}")
 
     def _set_stopped(self, process: Process, stopped: bool) -> None:

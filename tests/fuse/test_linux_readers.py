@@ -249,7 +249,8 @@ def test_ps_shows_wait_channels_sessions_and_wall_clock_start_times(running):
     out = ok(in_namespace(system, "ps -e -o pid=,tty=,stat=,wchan:20=,lstart="))
     rows = {int(line.split()[0]): line.split() for line in out.splitlines()}
     processes = simulated(system)
-    init, shell = 1, next(pid for pid, p in processes.items() if p["name"] == "Shell")
+    # the login shell: init's child (its own short-lived children are called Shell too)
+    init, shell = 1, next(pid for pid, p in processes.items() if p["name"] == "Shell" and p["ppid"] == 1)
     assert rows[init][1] == "?" and rows[init][2] == "Ss"       # a daemon: no terminal
     assert rows[shell][1] == "tty0" and rows[shell][2] == "Ss+"  # a login shell leads its session
     assert rows[init][3] == "do_wait"                             # init sleeps waiting for children

@@ -93,6 +93,16 @@ def test_the_keys_drive_the_kernel_and_show_its_refusals(zombies):
             await pilot.pause(0.2)
             assert status(app) == "kill 7 KILL: done"
             assert run_ctl(mnt, "wait 3 7").split() == ["7", "9"]  # it died of SIGKILL
+            table.move_cursor(row=[r.pid for r in app.shown].index(1))
+            await pilot.press("k")  # init: not at the first k
+            await pilot.pause(0.2)
+            assert status(app).startswith("k again to kill init (PID 1)")
+            init = next(p for p in json.loads(open(f"{mnt}/all").read())["processes"] if p["pid"] == 1)
+            assert init["threads"]  # init lives
+            await pilot.press("k")
+            await pilot.pause(0.2)
+            assert status(app) == "kill 1 KILL: done"
+            assert "init init(1) killed by SIGKILL" in open(f"{mnt}/dmesg").read()
     asyncio.run(body())
 
 

@@ -16,7 +16,7 @@ expect_error "No such process" cat vm
 expect_error "No such file or directory" ls fd/0
 expect_error "No such file or directory" stat "$MNT/$pid"   # a fresh path, from the shell holding it
 [ -e "$MNT/$pid" ] && fail "a fresh path to the orphan resolves"
-grep -q "held by: kernel reference (cwd or a walk in progress)" "$MNT/sim/lifetimes" \
+grep -q "held by: the kernel's cached lookup (a cwd" "$MNT/sim/lifetimes" \
   || fail "the cwd is not named as the holder: $(cat "$MNT/sim/lifetimes")"
 cd / || fail "cd /"
 # The kernel forgets the inode once nothing uses it; procsim frees the orphan then (FORGET).
