@@ -21,3 +21,39 @@ def test_self_is_the_caller_even_where_a_simulated_process_has_its_number(mount_
     stat_line, status_line = out.splitlines()
     assert stat_line.startswith(f"{pid} (bash) ")
     assert status_line == "Name:\tbash"
+
+
+def test_a_callers_cached_view_is_never_shown_to_a_later_process_with_its_number(monkeypatch):
+    """Host PIDs wrap: the caches of who is calling (thread -> process) and of the caller's own
+    view are checked against the process asking now, not trusted by number."""
+    from procfs import host_caller
+
+    identities = {4242: 1}
+    facts = {4242: {"Name": "old", "Tgid": "4242", "PPid": "1", "Uid": "0", "Gid": "0", "NSpid": "4242"}}
+    monkeypatch.setattr(host_caller, "host_identity", lambda pid: identities.get(pid))
+    monkeypatch.setattr(host_caller, "host_process_facts", lambda pid: facts.get(pid, {}))
+    resolver = host_caller.CallerResolver()
+    assert resolver.process_of(4242).name == "old"
+    facts[4242] = {**facts[4242], "Name": "new"}
+    assert resolver.process_of(4242).name == "old"  # the same process: cached
+    identities[4242] = 2  # the old one exited, a new process got its number
+    assert resolver.process_of(4242).name == "new"
+
+
+def test_absent_names_a_reader_asks_for_do_not_grow_the_daemon(mount_system):
+    """Every absent name looked up in a live /PID used to be remembered for the directory's life
+    (for init: forever).  A few are (ps's `ctty`); the rest are answered without remembering."""
+    mounted = mount_system(scenario="empty", personality="linux", paused=True)
+
+    def lookups() -> int:
+        report = (mounted.path / "sim" / "requests").read_text()
+        return int(report.split("\nLOOKUP ")[1].split()[0]) if "\nLOOKUP " in report else 0
+
+    names = [f"no-such-{i}" for i in range(200)]
+    for name in names:
+        assert not (mounted.path / "1" / name).exists()
+    before = lookups()
+    for name in names:
+        assert not (mounted.path / "1" / name).exists()
+    asked_again = lookups() - before - 1  # (reading sim/requests looks itself up too, at most once)
+    assert 150 <= asked_again <= 200  # all but the few the kernel may keep were asked again
