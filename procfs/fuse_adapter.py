@@ -44,6 +44,7 @@ from .personality import LINUX
 from .process_directory import (PIN_MEMORY, PIN_NAMESPACE, ProcessDirectory, belongs_to_a_dead_process,
                                 entry_of)
 from .registry import ProcFSComponentRegistry
+from .request_trace import RequestTrace
 
 log = logging.getLogger("procsim.fuse")
 
@@ -71,6 +72,8 @@ TAKE_BACK_WAIT = 0.1
 #: A listing whose entries went out this long ago, with no sign since that its reader came back
 #: from getdents(2), may be stalled with its directory's lock held (see `_stalled`).
 STALL_SUSPECT = 0.05
+#: How long a reset (`replace_tree`) waits for the kernel to drop the old tree's names.
+RESET_WAIT = 5.0
 
 
 def mount_options(allow_other: bool = False) -> set[str]:
@@ -134,6 +137,8 @@ class ProcFSOperations(pyfuse3.Operations):
         registry.name_holders_with(self.describe_holder)
         registry.track_changes()  # the registry queues what changed for `drop_stale`
         self._resolver = CallerResolver()
+        self.trace = RequestTrace(self._resolver.process_of)  # sim/trace: one reader's requests
+        self._replaced: list[tuple[int, str | None]] = []  # names of a tree replaced by a reset
         self._handles: dict[int, Handle] = {}
         self._numbers = itertools.count(1)
         self._uncached_paths: frozenset[str] = frozenset()  # listings whose names were taken back
@@ -276,6 +281,23 @@ class ProcFSOperations(pyfuse3.Operations):
             return f"open handle on {words[4]} held by {who}"
         return holder
 
+    def replace_tree(self, registry: ProcFSComponentRegistry) -> None:
+        """Serve another simulation's tree from now on (`sim/reset`): every name the kernel was
+        given is taken back by the request that asked for the reset (`drop_stale`), so the next
+        reader starts from a cold cache, as on a fresh mount.  Inodes the kernel still holds keep
+        their old nodes until it forgets them; no number is ever reused."""
+        for entry in self.inodes.directories():
+            self._replaced += [(entry.ino, name) for name in entry.children]
+            self._replaced += [(entry.ino, name) for name in entry.absent]
+            entry.absent.clear()
+        self._replaced += [(entry.ino, None) for entry in self.inodes.directories()]
+        self.inodes.replace_root(registry.root)
+        self.registry = registry
+        self.personality = registry.personality
+        registry.name_holders_with(self.describe_holder)
+        registry.track_changes()
+        self._uncached_paths = frozenset()
+
     # -- taking stale names back -----------------------------------------------------------------
     def _stale(self) -> tuple[list[tuple[int, str | None]], float]:
         """What the kernel must drop now: (parent, name) for names of directories that left the
@@ -328,7 +350,13 @@ class ProcFSOperations(pyfuse3.Operations):
         if expiring:
             await trio.sleep_until(exact_by)  # the kernel trusts none of those names by then
 
-    async def _take_back(self, batch: list[tuple[int, str | None]], until: float = math.inf) -> None:
+    async def finish_replace(self) -> bool:
+        """Take back every name of the tree `replace_tree` replaced; True once the kernel dropped
+        them all (False if a reader held a directory for RESET_WAIT seconds)."""
+        batch, self._replaced = self._replaced, []
+        return await self._take_back(batch, until=trio.current_time() + RESET_WAIT) if batch else True
+
+    async def _take_back(self, batch: list[tuple[int, str | None]], until: float = math.inf) -> bool:
         """Tell the kernel to drop `batch`, and wait until it has -- or until `until`.
 
         The kernel drops a name with its directory's lock held exclusively; a reader holds it
@@ -355,6 +383,7 @@ class ProcFSOperations(pyfuse3.Operations):
                             until - trio.current_time() + TAKE_BACK_WAIT)
             if not started:
                 self._take_back_later(batch)
+        return not waited.cancelled_caught
 
     async def uncache_watched_listings(self) -> None:
         """A new `after readdir /DIR` trigger: the kernel forgets the names it has in DIR, and
@@ -410,12 +439,15 @@ class ProcFSOperations(pyfuse3.Operations):
             if batch:
                 await self._take_back(batch)
 
-    async def _after_access(self, operation: str, entry: InodeEntry, locked: InodeEntry | None = None) -> None:
+    async def _after_access(self, operation: str, entry: InodeEntry, tid: int,
+                            locked: InodeEntry | None = None) -> None:
         """Fire the race triggers waiting for this access (`after OPERATION PATH ...`), once the
         answer is made and before it goes out.  `locked` is the directory the kernel holds
         locked across this request (the parent of a LOOKUP, the directory of a READDIR): names
         in it cannot be taken back until the reply, so they are queued for `drop_later` (and
         were served uncached while the trigger waited)."""
+        if self.trace.active:
+            self.trace.record(operation, entry.path, tid)
         if locked is not None:
             self._locked_by_request[locked.ino] += 1
         try:
@@ -448,7 +480,7 @@ class ProcFSOperations(pyfuse3.Operations):
         self.inodes.count(entry)
         if belongs_to_a_dead_process(parent.node):
             self._handed_out_in_dead_directory(parent, text)
-        await self._after_access("lookup", entry, locked=parent)
+        await self._after_access("lookup", entry, ctx.pid, locked=parent)
         return attributes
 
     def _absence_is_stable(self, parent: InodeEntry) -> bool:
@@ -480,7 +512,7 @@ class ProcFSOperations(pyfuse3.Operations):
         entry = self._entry(inode)
         entry.node.check_attributes()
         attributes = self._attributes(entry)
-        await self._after_access("getattr", entry)
+        await self._after_access("getattr", entry, ctx.pid)
         return attributes
 
     @answers_errno
@@ -500,7 +532,7 @@ class ProcFSOperations(pyfuse3.Operations):
         if node.file_type != LNK:
             raise pyfuse3.FUSEError(errno.EINVAL)
         target = os.fsencode(node.readlink(self.caller(ctx)))
-        await self._after_access("readlink", entry)
+        await self._after_access("readlink", entry, ctx.pid)
         return target
 
     @answers_errno
@@ -542,7 +574,7 @@ class ProcFSOperations(pyfuse3.Operations):
                 if belongs_to_a_dead_process(entry.node):
                     self._handed_out_in_dead_directory(entry, name)
         if start_id < len(listing):
-            await self._after_access("readdir", entry, locked=entry)
+            await self._after_access("readdir", entry, handle.caller.tid, locked=entry)
 
     def _listing(self, handle: Handle) -> list[tuple[str, InodeEntry | None]]:
         parent, caller = handle.entry, handle.caller
@@ -586,7 +618,8 @@ class ProcFSOperations(pyfuse3.Operations):
             content = node.read(caller)
         fh = self._add_handle(Handle(entry, node, caller, content, pin=pin))
         # open(O_CREAT) of a name that exists comes with its directory locked (lookup_open)
-        await self._after_access("open", entry, locked=self.inodes.get(entry.parent) if flags & os.O_CREAT else None)
+        await self._after_access("open", entry, ctx.pid,
+                                 locked=self.inodes.get(entry.parent) if flags & os.O_CREAT else None)
         return pyfuse3.FileInfo(fh=fh, direct_io=True)
 
     @answers_errno
@@ -602,7 +635,7 @@ class ProcFSOperations(pyfuse3.Operations):
         if off >= base:
             off -= base  # a result reads from where the write left the file position
         data = (handle.content or b"")[off:off + size]
-        await self._after_access("read", handle.entry)
+        await self._after_access("read", handle.entry, handle.caller.tid)
         return data
 
     def _refresh(self, handle: Handle) -> None:
@@ -629,6 +662,9 @@ class ProcFSOperations(pyfuse3.Operations):
         try:
             handle.content = await self._written(handle, buf)
             handle.result_offset = off + len(buf)
+            if self._replaced and not await self.finish_replace():
+                raise ProcFSError(errno.EBUSY, "reset, but a reader held a directory of the old tree: "
+                                               "the kernel may still show its names")
         except ProcFSError as e:
             handle.content = f"{e.strerror}\n".encode()
             handle.result_offset = off  # a failed write leaves the file position where it was

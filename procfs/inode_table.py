@@ -124,6 +124,14 @@ class InodeTable:
             ref, entry.ref = entry.ref, None
             ref.release()
 
+    def replace_root(self, root: Node) -> None:
+        """A new tree at the root (a reset): the root's inode stays, its names are forgotten
+        here (the kernel is told to drop them), and nodes are found afresh."""
+        self.root.node = root
+        for entry in self._entries.values():
+            entry.children.clear()
+        self._fixed_inodes.clear()
+
     def directories(self) -> list[InodeEntry]:
         return [entry for entry in self._entries.values() if entry.node.is_dir]
 

@@ -138,3 +138,62 @@ def build_sim_directory(controller: Controller, owner_uid: int, owner_gid: int,
     return GlobalDirectory("sim", [ControlFile(controller, owner_uid, owner_gid), *(extra or [])])
 
 
+
+
+class TraceFile(Node):
+    """`sim/trace`: write a host PID to record the requests of that process and its descendants
+    (from an empty trace), `off` to stop; read the requests, one `INDEX OPERATION PATH` a line."""
+
+    writable = True
+    permissions = 0o600
+
+    def __init__(self, start: Callable[[int], None], stop: Callable[[], None], text: Callable[[], bytes],
+                 owner_uid: int, owner_gid: int) -> None:
+        self.name = "trace"
+        self._start, self._stop, self._text = start, stop, text
+        self._owner = (owner_uid, owner_gid)
+
+    def owner(self) -> tuple[int, int]:
+        return self._owner
+
+    def read(self, caller: Caller) -> bytes:
+        return self._text()
+
+    def write(self, caller: Caller, data: bytes) -> bytes:
+        if caller.uid not in (0, self._owner[0]):
+            raise ProcFSError(errno.EACCES, "only the mount owner may trace readers")
+        word = data.strip()
+        if word == b"off":
+            self._stop()
+        elif word.isdigit() and word.isascii() and 0 < int(word) < 1 << 31:
+            self._start(int(word))
+        else:
+            raise ProcFSError(errno.EINVAL, "write a host PID to trace its process tree, or off")
+        return b""
+
+
+class ActionFile(Node):
+    """A file whose write does one thing (`sim/reset`): the mount owner's alone."""
+
+    writable = True
+    permissions = 0o200
+
+    def __init__(self, name: str, action: Callable[[], None], owner_uid: int, owner_gid: int) -> None:
+        self.name = name
+        self._action = action
+        self._owner = (owner_uid, owner_gid)
+
+    def owner(self) -> tuple[int, int]:
+        return self._owner
+
+    def read(self, caller: Caller) -> bytes:
+        return b""
+
+    def write(self, caller: Caller, data: bytes) -> bytes:
+        if caller.uid not in (0, self._owner[0]):
+            raise ProcFSError(errno.EACCES, f"only the mount owner may write {self.name}")
+        try:
+            self._action()
+        except KernelError as e:
+            raise ProcFSError(e.errno, e.message) from None
+        return b""

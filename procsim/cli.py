@@ -338,6 +338,38 @@ def cmd_shell(args: argparse.Namespace) -> int:
     os.execv(argv[0], argv)
 
 
+def cmd_explore(args: argparse.Namespace) -> int:
+    """Kill, reap or orphan a process at every point where COMMAND touches it (procsim/explore.py)."""
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        return die("explore: no command given (procsim explore [options] -- COMMAND [ARGS...])", 2)
+    problem = check_options(args)
+    if problem:
+        return die(f"explore: {problem}", 2)
+    if args.scenario in ("scale", "host"):
+        return die(f"explore: the {args.scenario} scenario is built, not written: explore needs a scenario of "
+                   f"commands (a built-in one or a file) to write reproducers with", 2)
+    faults = [f for f in args.faults.split(",") if f]
+    from .explore import FAULTS, main
+
+    unknown = sorted(set(faults) - set(FAULTS)) or ([] if faults else ["(none)"])
+    if unknown:
+        return die(f"explore: --faults takes {','.join(FAULTS)}, not {','.join(unknown)}", 2)
+    if not 1 <= args.jobs <= 64 or not 0 < args.timeout <= 3600:
+        return die("explore: --jobs must be 1..64 and --timeout 0..3600 seconds", 2)
+    if not args.no_namespace and os.geteuid() != 0:
+        return die("explore: running the reader in its own namespaces needs root; use --no-namespace (the mount "
+                   "is {proc} in the arguments and $PROCSIM_PROC)", 2)
+    from .testing import fuse_unavailable_reason
+
+    unavailable = fuse_unavailable_reason()
+    if unavailable:
+        return die(f"explore: cannot mount: {unavailable}", 3)
+    absolute_paths(args)
+    args.faults = faults
+    return main(args, command)
+
+
 def cmd_ctl(args: argparse.Namespace) -> int:
     if not os.path.isfile(os.path.join(args.mountpoint, "sim", "ctl")):
         return die(f"ctl: {args.mountpoint} is not a procsim mount (no sim/ctl)", 2)
@@ -400,6 +432,20 @@ def build_parser() -> argparse.ArgumentParser:
     shell.add_argument("mountpoint")
     shell.add_argument("command", nargs=argparse.REMAINDER)
     shell.set_defaults(func=cmd_shell)
+    explore = sub.add_parser("explore", help="kill, reap or orphan a process at every point where a /proc reader "
+                                             "touches it, and report what broke, with reproducers")
+    add_simulation_arguments(explore)
+    explore.add_argument("--faults", default="exit,reap,orphan", help="which faults: exit, reap, orphan")
+    explore.add_argument("--points", choices=["distinct", "all"], default="distinct",
+                         help="one point per request kind and path inside /PID (distinct), or every request")
+    explore.add_argument("--jobs", type=int, default=1, help="mounts side by side")
+    explore.add_argument("--timeout", type=float, default=30.0, help="seconds before a run counts as a hang")
+    explore.add_argument("--json", metavar="FILE", help="write the report as JSON too")
+    explore.add_argument("--reproducers", metavar="DIR", help="write each failure's scenario and commands here")
+    explore.add_argument("--no-namespace", action="store_true",
+                         help="run COMMAND directly: {proc} in its arguments and $PROCSIM_PROC name the mount")
+    explore.add_argument("command", nargs=argparse.REMAINDER)
+    explore.set_defaults(func=cmd_explore)
     ctl = sub.add_parser("ctl", help="run one command on a mounted simulation")
     ctl.add_argument("mountpoint")
     ctl.add_argument("command", nargs=argparse.REMAINDER)

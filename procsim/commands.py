@@ -227,6 +227,7 @@ class CommandInterpreter:
         }
         self._triggers: dict[int, tuple[str, str, str]] = {}  # id -> (operation, path, command), in order
         self._waiting: dict[tuple[str, str], list[int]] = {}  # (operation, path) -> trigger ids
+        self._skips: dict[int, int] = {}  # trigger id -> matching requests to let pass first (nth=)
         self._trigger_ids = 0
         self._triggers_lock = threading.Lock()  # protects the triggers
         self._watched: frozenset[str] = frozenset()
@@ -483,8 +484,14 @@ class CommandInterpreter:
         reader's next OPERATION (lookup, getattr, open, read, readdir, readlink) of PATH -- to
         reproduce races like vanish-between-readdir-and-open."""
         words = p.words[1:]
+        nth = 1
+        if words and words[0].startswith("nth="):
+            count = words.pop(0).removeprefix("nth=")
+            if not (count.isascii() and count.isdigit() and 1 <= int(count) <= 1_000_000):
+                raise syntax(f"nth= must be a count from 1, not {count!r}")
+            nth = int(count)
         if len(words) < 3 or words[0] not in ACCESS_OPERATIONS or not words[1].startswith("/"):
-            raise syntax(f"usage: after {'|'.join(ACCESS_OPERATIONS)} /PATH COMMAND [ARGS...]")
+            raise syntax(f"usage: after [nth=N] {'|'.join(ACCESS_OPERATIONS)} /PATH COMMAND [ARGS...]")
         command = " ".join(shlex.quote(w) for w in words[2:])
         if tokenize(command).name not in self._commands or tokenize(command).name in ("after", "tick"):
             raise syntax(f"cannot trigger {words[2]!r}")
@@ -495,6 +502,8 @@ class CommandInterpreter:
                 return str(self._trigger_ids)
             self._triggers[self._trigger_ids] = (words[0], path, command)
             self._waiting.setdefault((words[0], path), []).append(self._trigger_ids)
+            if nth > 1:
+                self._skips[self._trigger_ids] = nth - 1
             if words[0] in ("readdir", "lookup"):
                 self._triggers_changed()
             return str(self._trigger_ids)
@@ -502,7 +511,12 @@ class CommandInterpreter:
     def list_triggers(self, p: Parsed) -> str:
         _need(p, 0, 0, "triggers")
         with self._triggers_lock:
-            return "\n".join(f"{i} after {op} {path} {command}" for i, (op, path, command) in self._triggers.items())
+            return "\n".join(f"{i} after {self._nth(i)}{op} {path} {command}"
+                             for i, (op, path, command) in self._triggers.items())
+
+    def _nth(self, trigger: int) -> str:
+        skips = self._skips.get(trigger, 0)
+        return f"nth={skips + 1} " if skips else ""
 
     def on_access(self, operation: str, path: str) -> bool:
         """Called by procfs once it answered a reader's request: fire the matching triggers, once
@@ -515,9 +529,20 @@ class CommandInterpreter:
             ids = self._waiting.pop((operation, path), None)
             if ids is None:
                 return False
+            if self._skips:  # triggers for a later one of these requests count this one down
+                later = [i for i in ids if self._skips.get(i)]
+                for i in later:
+                    self._skips[i] -= 1
+                    if not self._skips[i]:
+                        del self._skips[i]
+                ids = [i for i in ids if i not in later]
+                if later:
+                    self._waiting[(operation, path)] = later
             due = [self._triggers.pop(i)[2] for i in ids]
-            if operation in ("readdir", "lookup"):
+            if operation in ("readdir", "lookup") and (operation, path) not in self._waiting:
                 self._triggers_changed()
+            if not due:
+                return False
         for command in due:
             try:
                 self.execute(command, source="trigger")

@@ -11,6 +11,8 @@ worker threads, see procfs/fuse_adapter.py).  SIGINT and SIGTERM end the loop an
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import errno
 import gc
 import logging
 import os
@@ -23,6 +25,7 @@ import trio
 
 from kernel_model import KernelError
 from procfs.component import GlobalFile
+from procfs.sim_backend import ActionFile, TraceFile
 
 from .options import MountOptions, add_simulation_arguments, options_from
 from .simulation import Simulation, tune_gc_for_a_large_heap
@@ -53,15 +56,48 @@ def serve(options: MountOptions) -> int:
     gc.freeze()  # what the scenario built lives on: keep it out of every later collection
     simulation.kernel.log(f"procsim: mounting at {options.mountpoint} (personality {options.personality})")
     operations = ProcFSOperations(simulation.registry)
-    simulation.sim_directory.add(GlobalFile("requests", lambda caller: operations.request_report().encode()))
+    served = Served(simulation, operations)
     pyfuse3.init(operations, options.mountpoint, mount_options(options.allow_other))
     start_guardian(options.mountpoint)
     try:
-        trio.run(_serve, simulation, operations)
+        trio.run(_serve, served)
     finally:
         pyfuse3.close(unmount=True)
-        simulation.stop()
+        served.simulation.stop()
     return 0
+
+
+class Served:
+    """The simulation a mount serves now: `sim/reset` replaces it with a new one built from the
+    same options (scenario and seed), so a run starts from the same state without a new mount."""
+
+    def __init__(self, simulation: Simulation, operations: "ProcFSOperations") -> None:
+        self.operations = operations
+        self.simulation = simulation
+        self._add_serving_files(simulation)
+
+    def _add_serving_files(self, simulation: Simulation) -> None:
+        operations, uid, gid = self.operations, os.getuid(), os.getgid()
+        trace = operations.trace
+        simulation.sim_directory.add(GlobalFile("requests", lambda caller: operations.request_report().encode()))
+        simulation.sim_directory.add(TraceFile(trace.start, trace.stop, trace.text, uid, gid))
+        simulation.sim_directory.add(ActionFile("reset", self.reset, uid, gid))
+
+    def reset(self) -> None:
+        """Build the simulation again, from its options, and serve it: the adapter takes back
+        every name the kernel has before the write that asked for it returns.  btime stays (a
+        reader's view of the clock does not jump), and the event log starts again."""
+        old = self.simulation
+        if old.options.record:
+            raise KernelError(errno.EINVAL, "a mount that records (--record) cannot reset: the record would end")
+        options = dataclasses.replace(old.options)
+        new = Simulation(options)
+        new.start()
+        new.kernel.clock.boot_epoch = old.kernel.clock.boot_epoch
+        self._add_serving_files(new)
+        self.simulation = new
+        self.operations.replace_tree(new.registry)
+        old.stop()
 
 
 def start_guardian(mountpoint: str) -> None:
@@ -87,13 +123,13 @@ def start_guardian(mountpoint: str) -> None:
 _GUARDIAN_PIPE: list[int] = []
 
 
-async def _serve(simulation: Simulation, operations: "ProcFSOperations") -> None:
+async def _serve(served: Served) -> None:
     import pyfuse3
 
     async with trio.open_nursery() as nursery:
         nursery.start_soon(_unmount_on_signals)
-        nursery.start_soon(_run_clock, simulation, operations)
-        nursery.start_soon(operations.drop_later)
+        nursery.start_soon(_run_clock, served)
+        nursery.start_soon(served.operations.drop_later)
         await pyfuse3.main()  # returns once unmounted (fusermount -u) or terminated
         nursery.cancel_scope.cancel()
 
@@ -112,15 +148,17 @@ async def _unmount_on_signals() -> None:
 MAX_CATCH_UP = 5.0
 
 
-async def _run_clock(simulation: Simulation, operations: "ProcFSOperations") -> None:
+async def _run_clock(served: Served) -> None:
     """Simulated time runs `speed` times real time while not paused; each step completes only
     once the kernel has dropped what it made stale (a reaped /PID)."""
-    runner, kernel = simulation.runner, simulation.kernel
-    step = runner.step_ns / 1e9
+    operations = served.operations
     # Steps are due at fixed points of real time, not a fixed sleep after each one, so that the
     # time it takes to run a step does not add up (btime + uptime stays the wall clock at speed 1).
     deadline = trio.current_time()
     while True:
+        simulation = served.simulation  # (a reset may have replaced it)
+        runner, kernel = simulation.runner, simulation.kernel
+        step = runner.step_ns / 1e9
         deadline += step / runner.speed
         await trio.sleep_until(deadline)
         now = trio.current_time()

@@ -66,6 +66,8 @@ class Simulation:
         self.bugs = BugSwitches(self.registry, self.runner)
         self.sim_directory = build_sim_directory(self.interpreter, os.getuid(), os.getgid(), [
             LiveFile("events", self.events.read, lambda: self.events.size, os.getuid(), os.getgid()),
+            # the commands the scenario starts from (procsim explore writes reproducers with them)
+            GlobalFile("scenario", lambda c: scenario.text.encode()),
             *self._forensics_files(),
             GlobalDirectory("bugs", [GlobalFile("README", lambda c: bugs_readme().encode())] + [
                 SwitchFile(name, partial(self.bugs.get, name), partial(self.bugs.set, name), os.getuid(), os.getgid())
