@@ -110,22 +110,29 @@ class Report:
     outcomes: dict[str, dict[str, int]] = field(default_factory=dict)
     failures: list[Failure] = field(default_factory=list)
     seconds: float = 0.0
-    run_seconds: float = 0.0  # the readers' own time, summed
+    reader_runs: int = 0  # every run of the reader: baselines, after-fault states, injections
+    overhead_seconds: float = 0.0  # the runs' time beyond the reader's own (reset, triggers, start, verdict)
     baseline_exit: int | None = 0
 
     @property
     def ok(self) -> bool:
         return not self.failures
 
+    def assert_ok(self) -> None:
+        """For tests: an AssertionError whose message is the report, reproducers included."""
+        if self.failures:
+            raise AssertionError("procsim explore found failures:\n" + self.text())
+
     def overhead_ms(self) -> float:
         """What a run cost beyond the reader's own time (reset, triggers, start, verdict)."""
-        return (self.seconds - self.run_seconds) / max(1, self.runs) * 1000
+        return self.overhead_seconds / max(1, self.reader_runs) * 1000
 
     def as_dict(self) -> dict[str, Any]:
         return {"command": self.command, "options": self.options, "requests": self.requests,
                 "points": self.points, "runs": self.runs, "outcomes": self.outcomes,
                 "failures": [{**asdict(f), "point": {**asdict(f.point), "key": f.point.key}} for f in self.failures],
-                "seconds": round(self.seconds, 3), "overhead_ms_per_run": round(self.overhead_ms(), 1)}
+                "reader_runs": self.reader_runs, "seconds": round(self.seconds, 3),
+                "overhead_ms_per_run": round(self.overhead_ms(), 1)}
 
     def text(self) -> str:
         lines = [f"explored {' '.join(shlex.quote(a) for a in self.command)}",
@@ -242,14 +249,15 @@ def verdict(run: Outcome, before: Outcome, after: Outcome, affected: set[int], u
     if code < 0 or (code > 128 and code - 128 in CRASH_SIGNALS and code not in clean):
         number = -code if code < 0 else code - 128
         return "crash", f"killed by {signal.Signals(number).name}"
-    if code not in clean:
-        return "exit", f"exit status {code} (the clean runs: {sorted(c for c in clean if c is not None)})"
     known_err = set(before.stderr.splitlines()) | set(after.stderr.splitlines())
     new_err = [line for line in run.stderr.splitlines() if line not in known_err and line.strip()]
     errors = [line for line in new_err if ERROR_WORDS.search(line)]
-    if errors:
+    status = f" (exit status {code})" if code not in clean else ""
+    if errors:  # a traceback says the most in its last line
         detail = new_err[-1] if any("Traceback" in line for line in new_err) else errors[0]
-        return "error output", detail.strip()
+        return "error output", detail.strip() + status
+    if status:
+        return "exit", f"exit status {code} (the clean runs: {sorted(c for c in clean if c is not None)})"
     known_out = set(before.stdout.splitlines()) | set(after.stdout.splitlines())
     for line in run.stdout.splitlines():
         if line not in known_out and mentions(line, affected) and shape(line) not in unstable:
@@ -298,13 +306,13 @@ class ExploreMount:
         """Run the reader once; it starts only once tracing (if asked) is on."""
         gate_read, gate_write = os.pipe()
         command = ["sh", "-c", 'read go <&3; exec 3<&-; exec "$@"', "procsim-gate", *reader.argv(self.path)]
-        started = time.perf_counter()
         process = subprocess.Popen(command, pass_fds=[gate_read], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, start_new_session=True, env=reader.env(self.path))
         os.close(gate_read)
         try:
             if trace:
                 self._trace(str(process.pid))
+            started = time.perf_counter()
             os.write(gate_write, b"go\n")
         finally:
             os.close(gate_write)
@@ -326,18 +334,23 @@ class ExploreMount:
 
 @dataclass
 class Reader:
-    """The command under test, and how it finds the mount."""
+    """The command under test, and how it finds the mount: `{proc}` in its arguments and the
+    environment variable PROCSIM_PROC name it (`/proc` in the namespace, where it is bound)."""
 
     command: list[str]
     namespace: bool
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     def argv(self, mount: str) -> list[str]:
         if self.namespace:
-            return reader_argv(mount, self.command)
+            return reader_argv(mount, [word.replace("{proc}", "/proc") for word in self.command])
         return [word.replace("{proc}", mount) for word in self.command]
 
     def env(self, mount: str) -> dict[str, str]:
-        return {**os.environ, "PROCSIM_PROC": "/proc" if self.namespace else mount}
+        # Python readers print dicts and sets in hash order: pinned, so that every run of the
+        # reader prints the same state the same way (unless the user pinned it otherwise)
+        return {"PYTHONHASHSEED": "0", **os.environ, **self.extra_env,
+                "PROCSIM_PROC": "/proc" if self.namespace else mount}
 
     def shell_line(self, mount: str) -> str:
         if self.namespace:
@@ -358,12 +371,13 @@ class Options:
     timeout: float = 30.0
     namespace: bool = True
     reproducers: str | None = None
+    env: dict[str, str] = field(default_factory=dict)  # more environment for the reader
 
 
 def explore(command: list[str], options: Options, progress: Callable[[int, int], None] | None = None) -> Report:
     """Explore `command`; the report says what failed where, with reproducers."""
     started = time.perf_counter()
-    reader = Reader(command, options.namespace)
+    reader = Reader(command, options.namespace, options.env)
     report = Report(command, {"scenario": options.scenario, "personality": options.personality,
                               "seed": options.seed, "faults": list(options.faults), "points": options.points,
                               "namespace": options.namespace})
@@ -393,14 +407,22 @@ def explore(command: list[str], options: Options, progress: Callable[[int, int],
         failures: dict[str, Failure] = {}
         done = [0]
 
+        def timed_run(mount: ExploreMount, setup: list[str]) -> Outcome:
+            began = time.perf_counter()
+            mount.reset()
+            mount.ctl(setup)
+            outcome = mount.run(reader, options.timeout)
+            with lock:
+                report.reader_runs += 1
+                report.overhead_seconds += time.perf_counter() - began - outcome.seconds
+            return outcome
+
         def after_state(mount: ExploreMount, point: Point) -> Outcome:
             key = (point.fault, point.pid)
             with lock:
                 known = afters.get(key)
             if known is None:
-                mount.reset()
-                mount.ctl(list(point.commands))
-                known = mount.run(reader, options.timeout)
+                known = timed_run(mount, list(point.commands))
                 with lock:
                     afters[key] = known
             return known
@@ -408,13 +430,12 @@ def explore(command: list[str], options: Options, progress: Callable[[int, int],
         def work(mount: ExploreMount, mine: list[Point]) -> None:
             for point in mine:
                 after = after_state(mount, point)
-                mount.reset()
-                mount.ctl(point.triggers())
-                run = mount.run(reader, options.timeout)
+                run = timed_run(mount, point.triggers())
+                began = time.perf_counter()
                 affected = {point.pid} | ({simulated[point.pid]["ppid"]} if point.fault == "orphan" else set())
                 found = verdict(run, baseline, after, affected, unstable, options.timeout)
                 with lock:
-                    report.run_seconds += run.seconds
+                    report.overhead_seconds += time.perf_counter() - began
                     report.runs += 1
                     report.outcomes[point.fault]["failure" if found else "correct"] += 1
                     if found:

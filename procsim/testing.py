@@ -25,10 +25,13 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from .mount_client import fusermount, is_mounted, run_ctl
 from .safe_files import create_file
+
+if TYPE_CHECKING:
+    from .explore import Report
 
 _UNAVAILABLE_MARKERS = ("device not found", "Operation not permitted", "Permission denied",
                         "fuse: failed to open /dev/fuse", "fusermount: mount failed")
@@ -263,3 +266,35 @@ class MountedSystem:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def explore(target: "Callable[[str], object] | list[str]", *, scenario: str = "default", personality: str = "linux",
+            faults: "tuple[str, ...] | list[str]" = ("exit", "reap", "orphan"), points: str = "distinct",
+            jobs: int = 1, timeout: float = 30.0, seed: int = 0, namespace: bool | None = None) -> "Report":
+    """Kill, reap or orphan a process at every point where `target` touches it (`procsim explore`).
+
+    `target` is a command (a list of words; `{proc}` and $PROCSIM_PROC name the /proc it reads),
+    or a callable that takes that path: it runs in a subprocess (by its module and name, so it
+    must be importable).  Readers run in their own mount and PID namespaces where root may make
+    them (`namespace=None`), else directly on the mount.  The report's `assert_ok()` raises an
+    AssertionError that carries every failure's reproducer::
+
+        def test_my_reader_survives_vanishing_processes():
+            explore(my_reader.main, scenario="zombies").assert_ok()
+    """
+    from .explore import Options
+    from .explore import explore as run_explore
+
+    if namespace is None:
+        namespace = os.geteuid() == 0
+    env: dict[str, str] = {}
+    if callable(target):
+        module, name = target.__module__, target.__qualname__
+        command = [sys.executable, "-c", "import importlib, sys; module = importlib.import_module(sys.argv[1]); "
+                                         "getattr(module, sys.argv[2])(sys.argv[3])", module, name, "{proc}"]
+        env["PYTHONPATH"] = os.pathsep.join(path for path in sys.path if path)
+    else:
+        command = list(target)
+    options = Options(scenario=scenario, personality=personality, seed=seed, faults=tuple(faults), points=points,
+                      jobs=jobs, timeout=timeout, namespace=namespace, env=env)
+    return run_explore(command, options)

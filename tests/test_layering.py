@@ -46,7 +46,8 @@ def test_the_simulation_runner_needs_no_event_loop():
 
 
 CLIENTS = ["procsim.pytest_plugin", "procsim.testing", "procsim.mount_client", "procsim.top", "procsim.snapshot",
-           "procsim.cli", "procsim.options", "procsim.dot_graphs", "procsim.graph_command", "procsim.live_view"]
+           "procsim.cli", "procsim.options", "procsim.dot_graphs", "procsim.graph_command", "procsim.live_view",
+           "procsim.explore", "procsim.namespace", "procsim.safe_files", "procsim.process_tree"]
 SIMULATOR = ("trio", "pyfuse3", "fuse", "kernel_model", "procfs", "procsim.simulation", "procsim.daemon",
              "procsim.runner", "procsim.commands", "procsim.scenarios", "procsim.programs", "procsim.event_log",
              "procsim.bugs", "procsim.forensics")
