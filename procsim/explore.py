@@ -147,10 +147,10 @@ class Report:
         for number, failure in enumerate(self.failures, 1):
             lines += ["", f"[{number}] {failure.kind}: {failure.detail}",
                       f"    first at: {failure.point.describe()} ({failure.count} run(s) in all)",
-                      "    reproduce:"]
+                      f"    reproducer: {failure.reproducer.get('file')}, the {self.options['scenario']} scenario and:"]
+            lines += ["      " + line for line in failure.point.triggers()]
+            lines.append("    then:")
             lines += ["      " + line for line in failure.reproducer.get("commands", "").splitlines()]
-            lines.append(f"    with {failure.reproducer.get('file', 'the scenario')}:")
-            lines += ["      " + line for line in failure.reproducer.get("scenario", "").rstrip().splitlines()]
         return "\n".join(lines) + "\n"
 
 
@@ -258,9 +258,10 @@ def verdict(run: Outcome, before: Outcome, after: Outcome, affected: set[int], u
         return "error output", detail.strip() + status
     if status:
         return "exit", f"exit status {code} (the clean runs: {sorted(c for c in clean if c is not None)})"
-    known_out = set(before.stdout.splitlines()) | set(after.stdout.splitlines())
+    # words, not columns: a table's column widths follow its widest row, which may be another's
+    known_out = {" ".join(line.split()) for line in before.stdout.splitlines() + after.stdout.splitlines()}
     for line in run.stdout.splitlines():
-        if line not in known_out and mentions(line, affected) and shape(line) not in unstable:
+        if " ".join(line.split()) not in known_out and mentions(line, affected) and shape(line) not in unstable:
             return "torn output", line.strip()
     return None
 
@@ -475,7 +476,8 @@ def explore(command: list[str], options: Options, progress: Callable[[int, int],
 
 def reproducer(point: Point, number: int, options: Options, reader: Reader, scenario_text: str) -> dict[str, str]:
     """A scenario file (the start state and the trigger) and the commands that mount it and run
-    the reader: nothing but procsim, every time the same failure."""
+    the reader: nothing but procsim, every time the same failure.  With --reproducers DIR the
+    file is written there and the commands name it by its full path."""
     triggers = "\n".join(point.triggers())
     note = f"# procsim explore: {point.describe()}\n"
     if options.scenario.endswith(".py"):
@@ -493,17 +495,20 @@ def reproducer(point: Point, number: int, options: Options, reader: Reader, scen
         flags.append(f"--memory {options.memory}")
     if options.orphan_policy:
         flags.append(f"--orphan-policy {options.orphan_policy}")
-    commands = "\n".join([f"mkdir -p {mount} && procsim mount {mount} --scenario {name} {' '.join(flags)}",
+    where = shlex.quote(str(Path(options.reproducers).resolve() / name)) if options.reproducers else name
+    commands = "\n".join([f"mkdir -p {mount} && procsim mount {mount} --scenario {where} {' '.join(flags)}",
                           reader.shell_line(mount), f"procsim umount {mount}"])
     return {"file": name, "scenario": scenario, "commands": commands}
 
 
 def write_reproducers(report: Report, directory: Path) -> None:
+    """Each failure's scenario, and a script that runs it from where explore ran."""
     directory.mkdir(parents=True, exist_ok=True)
     for failure in report.failures:
         (directory / failure.reproducer["file"]).write_text(failure.reproducer["scenario"])
         (directory / (failure.reproducer["file"] + ".sh")).write_text(
-            "#!/bin/sh\n# run from this directory\n" + failure.reproducer["commands"] + "\n")
+            f"#!/bin/sh\n# procsim explore: {failure.kind}: {failure.detail}\ncd {shlex.quote(os.getcwd())}\n"
+            + failure.reproducer["commands"] + "\n")
 
 
 def main(args: Any, command: list[str]) -> int:

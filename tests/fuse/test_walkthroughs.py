@@ -21,8 +21,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 WALKTHROUGHS = ["docs/debugging-zombies.md", "docs/open-pid-directory.md", "docs/using.md#Drive it",
-                "docs/linux-readers.md#Try it"]
-MOUNTPOINTS = ("/tmp/zz", "/tmp/pp", "/tmp/mnt")
+                "docs/linux-readers.md#Try it", "docs/exploring-readers.md"]
+MOUNTPOINTS = ("/tmp/zz", "/tmp/pp", "/tmp/mnt", "/tmp/repro")  # the docs' paths, moved into the test's
 
 
 @dataclass
@@ -73,6 +73,7 @@ def run_walkthrough(doc: Path, tmp: Path, section: str = "") -> list[Step]:
         command = step.command
         for mountpoint in MOUNTPOINTS:
             command = command.replace(mountpoint, f"{tmp}{mountpoint}")
+        command = command.replace(" examples/", f" {ROOT}/examples/")  # the checkout's examples
         script.append(f"echo '@@step {index}'")
         until = re.search(r"# until it says: (.+)$", command)
         if until:
@@ -87,7 +88,7 @@ def run_walkthrough(doc: Path, tmp: Path, section: str = "") -> list[Step]:
     result = subprocess.run(["bash", "-c", "\n".join(script)], capture_output=True, text=True, timeout=240,
                             env=env, cwd=tmp)
     current = None
-    for line in result.stdout.replace(str(tmp), "").splitlines():
+    for line in result.stdout.replace(str(tmp), "").replace(f"{ROOT}/", "").splitlines():
         if line.startswith("@@step "):
             current = steps[int(line.split()[1])]
         elif line == "@@end":
