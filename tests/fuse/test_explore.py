@@ -131,3 +131,22 @@ def test_a_reset_takes_back_every_name_the_kernel_cached(mount_system):
     assert not (mounted.path / str(pid)).exists()  # the start state again, not a cached name
     assert mounted.processes().keys() == {1}
     assert mounted.spawn("again") == pid  # the same PIDs as the first time: the same run
+
+
+PSUTIL_ITER = "import psutil; [print(p.info) for p in psutil.process_iter(['pid', 'name', 'status', 'ppid'])]"
+
+
+@pytest.mark.parametrize("command, kinds", [
+    (["ps", "aux"], {"torn output"}),
+    (["pgrep", "-l", "."], set()),
+    (["pstree", "-p"], {"torn output"}),
+    (["top", "-b", "-n", "1"], set()),
+    (["lsof", "-n", "-w"], {"torn output"}),
+    (["free"], set()),
+    ([sys.executable, "-c", PSUTIL_ITER], set()),
+], ids=["ps aux", "pgrep", "pstree", "top", "lsof", "free", "psutil"])
+def test_unmodified_tools_under_explore_as_the_docs_report(tmp_path, command, kinds):
+    """The table of docs/exploring-readers.md, held (ps -ef is its own test above)."""
+    result, report = explored(tmp_path, *command, extra=("--jobs", "2"))
+    assert {f["kind"] for f in report["failures"]} == kinds, result.stdout
+    assert result.returncode == (1 if kinds else 0)
