@@ -8,7 +8,7 @@ import pytest
 
 from ..conftest import run
 
-WRITABLE = {"sim/ctl", "sim/bugs/procfs_strong_backrefs", "sim/bugs/panic_on_held_pid_dir",
+WRITABLE = {"sim/ctl", "sim/trace", "sim/reset", "sim/bugs/procfs_strong_backrefs", "sim/bugs/panic_on_held_pid_dir",
             "sim/bugs/init_does_not_reap"}
 
 
