@@ -66,6 +66,8 @@ def test_options_are_checked_before_a_daemon_starts(tmp_path):
 def test_version():
     result = procsim("--version")
     assert result.returncode == 0 and result.stdout.startswith("procsim ")
+    as_module = run([sys.executable, "-m", "procsim", "--version"])  # python -m procsim is the CLI too
+    assert as_module.returncode == 0 and as_module.stdout == result.stdout
 
 
 def test_a_relative_scenario_path_works(mount_system, tmp_path):

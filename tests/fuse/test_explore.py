@@ -150,3 +150,12 @@ def test_unmodified_tools_under_explore_as_the_docs_report(tmp_path, command, ki
     result, report = explored(tmp_path, *command, extra=("--jobs", "2"))
     assert {f["kind"] for f in report["failures"]} == kinds, result.stdout
     assert result.returncode == (1 if kinds else 0)
+
+
+def test_without_a_namespace_the_reader_is_given_the_mount(tmp_path):
+    """--no-namespace (no root needed): `{proc}` and $PROCSIM_PROC name the mount."""
+    result, report = explored(tmp_path, *reader("half_careful"), "{proc}", extra=("--no-namespace", "--faults", "reap"))
+    assert result.returncode == 1 and report["options"]["namespace"] is False
+    failure = next(f for f in report["failures"] if f["point"]["operation"] == "open")
+    assert "ProcessLookupError" in failure["detail"]
+    assert "PROCSIM_PROC=/tmp/procsim-repro-" in failure["reproducer"]["commands"]

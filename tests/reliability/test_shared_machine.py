@@ -173,7 +173,7 @@ def test_a_reader_whose_own_pid_is_a_reaped_simulated_pid_still_finds_itself(mou
     assert not (mounted.path / str(gone[10])).exists()
     # readers' PIDs in the namespace chosen to be those reaped simulated PIDs
     script = (f"echo {gone[10]} > /proc/sys/kernel/ns_last_pid && mount --bind \"$0\" /proc && "
-              f"ps -ef | tail -n 3 && {sys.executable} -c 'import psutil, os; p = psutil.Process(); "
+              f"ps -ef | tail -n 3 && top -b -n 1 | head -3 && {sys.executable} -c 'import psutil, os; p = psutil.Process(); "
               f"print(\"self\", p.pid == os.getpid(), p.name())'; exit $?")
     if shutil.which("unshare") is None:
         pytest.skip("unshare (util-linux) is not installed")
@@ -181,7 +181,7 @@ def test_a_reader_whose_own_pid_is_a_reaped_simulated_pid_still_finds_itself(mou
                   str(mounted.path)])
     assert result.returncode == 0, result.stderr
     assert "fatal" not in result.stderr and "leaky_parent" in result.stdout, result.stdout + result.stderr
-    assert "self True python" in result.stdout, result.stdout
+    assert "self True python" in result.stdout and "Tasks:" in result.stdout, result.stdout
 
 
 GETDENTS64 = {"x86_64": 217, "aarch64": 61, "riscv64": 61}
