@@ -14,37 +14,28 @@ from pathlib import Path
 
 from procsim.explore import Options, explore
 from procsim.namespace import shell_argv
+from procsim.options import MountOptions
+from procsim.scenarios import ZOMBIES
 from procsim.testing import MountedSystem
 
-ZOMBIES_PLUS = """\
-init = spawn init program=init cmdline="/sbin/init"
-shell = spawn Shell ppid=$init uid=100 tty=tty0
-leaky = spawn leaky_parent ppid=$shell uid=100 cmdline="leaky_parent --children 3"
-kid = fork $leaky
-exit $kid 0
-kid = fork $leaky
-kill $kid SIGKILL
-"""
-
-
 def scenario_with(extra: int, directory: Path) -> str:
-    """The zombies shape plus `extra` sleeping workers under init."""
+    """The zombies scenario plus `extra` sleeping workers under its init."""
     path = directory / f"workers-{extra}.scenario"
-    path.write_text(ZOMBIES_PLUS + "".join(f"spawn worker{i} ppid=$init uid=1000\n" for i in range(extra)))
+    path.write_text(ZOMBIES + "".join(f"spawn worker{i} ppid=$init uid=1000\n" for i in range(extra)))
     return str(path)
 
 
 def run(progress, sizes: tuple[int, ...] = (10, 100, 1000)) -> dict:
     results: dict = {}
     progress("explore: ps -ef over the zombies scenario, all faults, distinct points")
-    report = explore(["ps", "-ef"], Options(scenario="zombies", personality="linux"))
+    report = explore(["ps", "-ef"], Options(MountOptions(scenario="zombies", personality="linux")))
     results["explore_ps_ef_zombies_s"] = report.seconds
     results["explore_ps_ef_zombies_runs"] = report.runs
     results["explore_ps_ef_zombies_requests"] = report.requests
     results["explore_overhead_ms_per_run"] = report.overhead_ms()
     results["explore_ps_ef_zombies_failures"] = len(report.failures)
     progress("explore: with --jobs 2")
-    report2 = explore(["ps", "-ef"], Options(scenario="zombies", personality="linux", jobs=2))
+    report2 = explore(["ps", "-ef"], Options(MountOptions(scenario="zombies", personality="linux"), jobs=2))
     results["explore_ps_ef_zombies_jobs2_s"] = report2.seconds
     progress("baselines: ps -ef alone, a fresh mount per run")
     work = Path(tempfile.mkdtemp(prefix="procsim-explore-bench-"))
@@ -67,7 +58,7 @@ def run(progress, sizes: tuple[int, ...] = (10, 100, 1000)) -> dict:
     results["fresh_mount_per_run_ms"] = statistics.median(mounts) * 1000
     for extra in sizes:
         progress(f"explore: ps -ef with {extra} more processes (distinct points)")
-        report = explore(["ps", "-ef"], Options(scenario=scenario_with(extra, work), personality="linux",
+        report = explore(["ps", "-ef"], Options(MountOptions(scenario=scenario_with(extra, work), personality="linux"),
                                                 faults=("exit",), jobs=2))
         results[f"explore_runs_with_{extra}_more_processes"] = report.runs
         results[f"explore_requests_with_{extra}_more_processes"] = report.requests

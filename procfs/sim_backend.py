@@ -75,28 +75,40 @@ class ControlFile(Node):
         return "".join(r + "\n" for r in results if r).encode()
 
 
-class SwitchFile(Node):
-    """A boolean the mount owner flips by writing 1 or 0 (`sim/bugs/NAME`)."""
+class OwnersFile(Node):
+    """A file of the mount owner's: only the owner (or root) may write it, whatever the mode
+    bits say (checked again here, after the kernel's `default_permissions`)."""
 
     writable = True
-    permissions = 0o644
 
-    def __init__(self, name: str, get: Callable[[], bool], set_: Callable[[bool], None], owner_uid: int,
-                 owner_gid: int) -> None:
+    def __init__(self, name: str, owner_uid: int, owner_gid: int) -> None:
         self.name = name
-        self._get = get
-        self._set = set_
         self._owner = (owner_uid, owner_gid)
 
     def owner(self) -> tuple[int, int]:
         return self._owner
 
+    def check_writer(self, caller: Caller, what: str) -> None:
+        if caller.uid not in (0, self._owner[0]):
+            raise ProcFSError(errno.EACCES, f"only the mount owner may {what}")
+
+
+class SwitchFile(OwnersFile):
+    """A boolean the mount owner flips by writing 1 or 0 (`sim/bugs/NAME`)."""
+
+    permissions = 0o644
+
+    def __init__(self, name: str, get: Callable[[], bool], set_: Callable[[bool], None], owner_uid: int,
+                 owner_gid: int) -> None:
+        super().__init__(name, owner_uid, owner_gid)
+        self._get = get
+        self._set = set_
+
     def read(self, caller: Caller) -> bytes:
         return b"1\n" if self._get() else b"0\n"
 
     def write(self, caller: Caller, data: bytes) -> bytes:
-        if caller.uid not in (0, self._owner[0]):
-            raise ProcFSError(errno.EACCES, "only the mount owner may flip switches")
+        self.check_writer(caller, "flip switches")
         value = data.strip()
         if value not in (b"0", b"1"):
             raise ProcFSError(errno.EINVAL, "write 1 or 0")
@@ -140,28 +152,22 @@ def build_sim_directory(controller: Controller, owner_uid: int, owner_gid: int,
 
 
 
-class TraceFile(Node):
+class TraceFile(OwnersFile):
     """`sim/trace`: write a host PID to record the requests of that process and its descendants
     (from an empty trace), `off` to stop; read the requests, one `INDEX OPERATION PATH` a line."""
 
-    writable = True
     permissions = 0o600
 
     def __init__(self, start: Callable[[int], None], stop: Callable[[], None], text: Callable[[], bytes],
                  owner_uid: int, owner_gid: int) -> None:
-        self.name = "trace"
+        super().__init__("trace", owner_uid, owner_gid)
         self._start, self._stop, self._text = start, stop, text
-        self._owner = (owner_uid, owner_gid)
-
-    def owner(self) -> tuple[int, int]:
-        return self._owner
 
     def read(self, caller: Caller) -> bytes:
         return self._text()
 
     def write(self, caller: Caller, data: bytes) -> bytes:
-        if caller.uid not in (0, self._owner[0]):
-            raise ProcFSError(errno.EACCES, "only the mount owner may trace readers")
+        self.check_writer(caller, "trace readers")
         word = data.strip()
         if word == b"off":
             self._stop()
@@ -172,26 +178,20 @@ class TraceFile(Node):
         return b""
 
 
-class ActionFile(Node):
+class ActionFile(OwnersFile):
     """A file whose write does one thing (`sim/reset`): the mount owner's alone."""
 
-    writable = True
     permissions = 0o200
 
     def __init__(self, name: str, action: Callable[[], None], owner_uid: int, owner_gid: int) -> None:
-        self.name = name
+        super().__init__(name, owner_uid, owner_gid)
         self._action = action
-        self._owner = (owner_uid, owner_gid)
-
-    def owner(self) -> tuple[int, int]:
-        return self._owner
 
     def read(self, caller: Caller) -> bytes:
         return b""
 
     def write(self, caller: Caller, data: bytes) -> bytes:
-        if caller.uid not in (0, self._owner[0]):
-            raise ProcFSError(errno.EACCES, f"only the mount owner may write {self.name}")
+        self.check_writer(caller, f"write {self.name}")
         try:
             self._action()
         except KernelError as e:

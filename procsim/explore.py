@@ -38,6 +38,7 @@ from typing import Any, Callable, Iterable
 
 from .mount_client import run_ctl
 from .namespace import reader_argv
+from .options import MountOptions, options_from
 from .testing import MountedSystem
 
 FAULTS = ("exit", "reap", "orphan")
@@ -361,11 +362,9 @@ class Reader:
 
 @dataclass
 class Options:
-    scenario: str = "default"
-    personality: str = "serenity"
-    seed: int = 0
-    memory: str = "256M"
-    orphan_policy: str | None = None
+    """The mount's options (those of `procsim mount`; the clock is always stopped) and explore's."""
+
+    mount: MountOptions = field(default_factory=MountOptions)
     faults: tuple[str, ...] = FAULTS
     points: str = "distinct"
     jobs: int = 1
@@ -379,11 +378,13 @@ def explore(command: list[str], options: Options, progress: Callable[[int, int],
     """Explore `command`; the report says what failed where, with reproducers."""
     started = time.perf_counter()
     reader = Reader(command, options.namespace, options.env)
-    report = Report(command, {"scenario": options.scenario, "personality": options.personality,
-                              "seed": options.seed, "faults": list(options.faults), "points": options.points,
+    given = options.mount
+    report = Report(command, {"scenario": given.scenario, "personality": given.personality,
+                              "seed": given.seed, "faults": list(options.faults), "points": options.points,
                               "namespace": options.namespace})
-    extra = ["--seed", str(options.seed)] + (["--orphan-policy", options.orphan_policy] if options.orphan_policy else [])
-    mount_args = {"scenario": options.scenario, "personality": options.personality, "memory": options.memory}
+    extra = ["--seed", str(given.seed), "--max-processes", str(given.max_processes)]
+    mount_args = {"scenario": given.scenario, "personality": given.personality, "memory": given.memory,
+                  "orphan_policy": given.orphan_policy, "processes": given.processes}
     base = Path(tempfile.mkdtemp(prefix="procsim-explore-"))
     mounts: list[ExploreMount] = []
     try:
@@ -480,21 +481,20 @@ def reproducer(point: Point, number: int, options: Options, reader: Reader, scen
     file is written there and the commands name it by its full path."""
     triggers = "\n".join(point.triggers())
     note = f"# procsim explore: {point.describe()}\n"
-    if options.scenario.endswith(".py"):
+    given = options.mount
+    if given.scenario.endswith(".py"):
         name = f"explore-{number}.py"
-        source = Path(options.scenario).read_text()
+        source = Path(given.scenario).read_text()
         scenario = f"{source.rstrip()}\n\n{note}SCENARIO = SCENARIO + '''\n{triggers}\n'''\n"
     else:
         name = f"explore-{number}.scenario"
         scenario = f"{scenario_text.rstrip()}\n\n{note}{triggers}\n"
     mount = f"/tmp/procsim-repro-{number}"
-    flags = [f"--personality {options.personality}", "--paused"]
-    if options.seed:
-        flags.append(f"--seed {options.seed}")
-    if options.memory != "256M":
-        flags.append(f"--memory {options.memory}")
-    if options.orphan_policy:
-        flags.append(f"--orphan-policy {options.orphan_policy}")
+    flags = [f"--personality {given.personality}", "--paused"]
+    defaults = MountOptions()
+    for option in ("seed", "memory", "orphan_policy", "max_processes"):
+        if getattr(given, option) != getattr(defaults, option):
+            flags.append(f"--{option.replace('_', '-')} {getattr(given, option)}")
     where = shlex.quote(str(Path(options.reproducers).resolve() / name)) if options.reproducers else name
     commands = "\n".join([f"mkdir -p {mount} && procsim mount {mount} --scenario {where} {' '.join(flags)}",
                           reader.shell_line(mount), f"procsim umount {mount}"])
@@ -513,10 +513,8 @@ def write_reproducers(report: Report, directory: Path) -> None:
 
 def main(args: Any, command: list[str]) -> int:
     """`procsim explore`'s command line (cli.py parses it)."""
-    options = Options(scenario=args.scenario, personality=args.personality, seed=args.seed, memory=args.memory,
-                      orphan_policy=args.orphan_policy, faults=tuple(args.faults), points=args.points,
-                      jobs=args.jobs, timeout=args.timeout, namespace=not args.no_namespace,
-                      reproducers=args.reproducers)
+    options = Options(mount=options_from(args), faults=tuple(args.faults), points=args.points, jobs=args.jobs,
+                      timeout=args.timeout, namespace=not args.no_namespace, reproducers=args.reproducers)
     progress_bar = _progress_bar() if sys.stderr.isatty() else None
     try:
         if progress_bar is not None:

@@ -284,6 +284,7 @@ def explore(target: "Callable[[str], object] | list[str]", *, scenario: str = "d
     """
     from .explore import Options
     from .explore import explore as run_explore
+    from .options import MountOptions
 
     if namespace is None:
         namespace = os.geteuid() == 0
@@ -295,6 +296,6 @@ def explore(target: "Callable[[str], object] | list[str]", *, scenario: str = "d
         env["PYTHONPATH"] = os.pathsep.join(path for path in sys.path if path)
     else:
         command = list(target)
-    options = Options(scenario=scenario, personality=personality, seed=seed, faults=tuple(faults), points=points,
-                      jobs=jobs, timeout=timeout, namespace=namespace, env=env)
+    options = Options(mount=MountOptions(scenario=scenario, personality=personality, seed=seed),
+                      faults=tuple(faults), points=points, jobs=jobs, timeout=timeout, namespace=namespace, env=env)
     return run_explore(command, options)
