@@ -36,6 +36,16 @@ class ProcessObserver(Protocol):
     def on_process_reaped(self, process: Process) -> None: ...
 
 
+_CONTROL = {code: f"\\x{code:02x}" for code in (*range(0x20), *range(0x7f, 0xa0)) if code != 0x09}
+
+
+def printable(line: str) -> str:
+    """A log line as Linux's /dev/kmsg shows one: control characters (an escape sequence in a
+    process name, a newline that would forge a second line) as \\xNN, so that reading the log
+    in a terminal runs nothing that a user put in a name or a command."""
+    return line.translate(_CONTROL)
+
+
 class KernelCore:
     def __init__(self, memory_bytes: int = 256 << 20, *, orphan_policy: str = "serenity",
                  clock: SimClock | None = None, files: dict[str, bytes] | None = None,
@@ -104,7 +114,7 @@ class KernelCore:
 
     def _log(self, line: str) -> None:
         self.version += 1
-        self.dmesg.append(f"[{self.clock.seconds():12.6f}] {line}")
+        self.dmesg.append(f"[{self.clock.seconds():12.6f}] {printable(line)}")
 
     def log(self, line: str) -> None:
         """Write a line to the kernel log (dmesg), e.g. from the simulation runner."""

@@ -31,6 +31,7 @@ from .mount_client import (
     wait_for_daemon,
 )
 from .options import add_simulation_arguments, option_argv, options_from
+from .terminal_text import visible
 
 # The simulator (kernel, procfs, runner, trio, FUSE) is imported by the subcommands that run one
 # (mount, run) when they run, so that ctl, umount, top and snapshot -- clients of a mount -- load
@@ -44,7 +45,7 @@ MAX_RUN_SECONDS = 86_400.0
 
 
 def die(message: str, code: int = 1) -> int:
-    print(f"procsim: {message}", file=sys.stderr)
+    print(f"procsim: {visible(message)}", file=sys.stderr)  # a message may quote what a user typed
     return code
 
 
@@ -378,7 +379,7 @@ def cmd_ctl(args: argparse.Namespace) -> int:
         output = run_ctl(args.mountpoint, ctl_line(args.command))
     except OSError as e:
         return die(f"{name}: {e.strerror} ({errno.errorcode.get(e.errno or 0, e.errno)})")
-    sys.stdout.write(output)
+    sys.stdout.write(visible(output, lines=True))
     return 0
 
 

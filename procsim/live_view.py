@@ -26,6 +26,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 
 from .mount_client import run_ctl
 from .process_tree import tree_order
+from .terminal_text import visible
 
 EVENT_TAIL_BYTES = 64 * 1024
 # SerenityOS's thread states as /all names them (a blocked thread by its blocker), as ps letters.
@@ -55,7 +56,7 @@ def tree_rows(processes: list[dict[str, Any]], reparented: dict[int, int]) -> li
     rows: list[Row] = []
     for p, depth in tree_order(processes):
         state = STATE_LETTER.get(p["threads"][0]["state"], "?") if p["threads"] else "Z"
-        rows.append(Row(p["pid"], p["ppid"], depth, p["name"], state, p["uid"], p["amount_resident"],
+        rows.append(Row(p["pid"], p["ppid"], depth, visible(p["name"]), state, p["uid"], p["amount_resident"],
                         reparented.get(p["pid"], 0)))
     return rows
 
@@ -242,7 +243,7 @@ class LiveView(App[None]):
         if holders:
             details.append("kept alive by:\n", style="bold")
             for obj, holder in holders:
-                details.append(f"- {obj} <- {holder}\n")
+                details.append(f"- {visible(str(obj))} <- {visible(str(holder))}\n")
         try:
             regions = _read_json(self.mountpoint, str(row.pid), "vm")
         except (OSError, ValueError):
@@ -263,7 +264,7 @@ class LiveView(App[None]):
             details.append("recent events:\n", style="bold")
             for e in events[-6:]:
                 fields = " ".join(f"{k}={v}" for k, v in e.items() if k not in ("seq", "time", "event", "pid"))
-                details.append(f"- {e.get('time', 0):.3f}s {e['event']} {fields}"[:160] + "\n")
+                details.append(visible(f"- {e.get('time', 0):.3f}s {e['event']} {fields}")[:160] + "\n")
         self.call_from_thread(self.query_one("#details", Static).update, details)
 
     def _events_of(self, pid: int) -> list[dict[str, Any]]:
@@ -346,7 +347,7 @@ class LiveView(App[None]):
         self.load()
 
     def _say(self, message: str) -> None:
-        self.query_one("#status", Static).update(Text(message))
+        self.query_one("#status", Static).update(Text(visible(message)))
 
 
 def run(mountpoint: str, interval: float = 1.0) -> int:

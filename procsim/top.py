@@ -19,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .process_tree import indent, tree_order
+from .terminal_text import visible
 
 EVENT_TAIL_BYTES = 16 * 1024
 
@@ -67,7 +68,7 @@ def process_table(snapshot: Snapshot) -> Table:
         zombie = state == "Zombie"
         cpu = sum(t["time_user"] + t["time_kernel"] for t in p["threads"]) / 1e9
         style = "bold red" if zombie else ("green" if state == "Running" else "")
-        name = (indent(depth) + ("└ " if depth else "") + p["name"]) + (" <defunct>" if zombie else "")
+        name = (indent(depth) + ("└ " if depth else "") + visible(p["name"])) + (" <defunct>" if zombie else "")
         table.add_row(str(p["pid"]), Text(state, style=style), str(p["uid"]), kib(p["amount_virtual"]),
                       kib(p["amount_resident"]), kib(p["amount_purgeable_volatile"]), f"{cpu:.2f}",
                       Text(name, style=style))
@@ -99,7 +100,7 @@ def events_text(snapshot: Snapshot) -> Text:
     for event in snapshot.events:
         fields = " ".join(f"{k}={v}" for k, v in event.items() if k not in ("seq", "time", "event"))
         style = "bold red" if event["event"] in ("oom_kill", "crash", "panic", "zombie") else ""
-        text.append(f"{event['time']:>9.1f}s {event['event']:<12} {fields}\n", style=style)
+        text.append(f"{event['time']:>9.1f}s {visible(str(event['event'])):<12} {visible(fields)}\n", style=style)
     return text or Text("(no events)")
 
 

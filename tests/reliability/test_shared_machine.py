@@ -328,3 +328,25 @@ def test_umount_and_the_demo_never_take_down_a_mount_another_user_started(tmp_pa
     demo = Path(__file__).resolve().parents[2] / "scripts" / "demo"
     text = demo.read_text()
     assert "/tmp/procsim-demo" not in text and "procsim umount" in text  # the demo goes through umount's check
+
+
+def test_escape_sequences_a_user_typed_never_reach_a_terminal(mount_system):
+    """`spawn $'evil\\e]0;T\\a\\e[31mRED'` is refused (EINVAL), but the refused line is recorded,
+    and it used to reach the terminal raw in `procsim top --once`."""
+    mounted = mount_system(scenario="empty", personality="linux", paused=True)
+    evil = "evil\x1b]0;T\x07\x1b[31mRED"
+    refused = run(PROCSIM + ["ctl", str(mounted.path), "spawn", evil])
+    assert refused.returncode != 0 and "\x1b" not in refused.stderr, refused.stderr
+    assert evil in (mounted.path / "sim" / "events").read_text().encode().decode("unicode_escape")  # recorded
+    top = run(PROCSIM + ["top", str(mounted.path), "--once", "--width", "250"])
+    assert top.returncode == 0 and "\x1b" not in top.stdout, top.stdout[-1500:]
+    assert "evil\\x1b]0;T\\x07\\x1b[31mRED" in top.stdout, top.stdout[-1500:]
+
+
+def test_the_kernel_log_shows_control_characters_escaped():
+    from kernel_model.kernel_core import printable
+
+    assert printable("name\x1b[31m\nforged line\tkept") == "name\\x1b[31m\\x0aforged line\tkept"
+    from procsim.terminal_text import visible
+
+    assert visible("a\x1b\nb", lines=True) == "a\\x1b\nb" and visible("a\nb") == "a\\x0ab"
