@@ -378,9 +378,8 @@ class ProcFSOperations(pyfuse3.Operations):
         if waited.cancelled_caught:
             if not self._held_up_logged:
                 self._held_up_logged = True
-                log.warning("the kernel has not dropped stale names within %.1f s: a reader holds a directory's "
-                            "lock; names are taken back once it is free (and expire meanwhile)",
-                            until - trio.current_time() + TAKE_BACK_WAIT)
+                log.warning("the kernel has not dropped stale names in time: a reader holds a directory's lock; "
+                            "names are taken back once it is free (and expire meanwhile)")
             if not started:
                 self._take_back_later(batch)
         return not waited.cancelled_caught

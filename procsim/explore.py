@@ -39,6 +39,7 @@ from typing import Any, Callable, Iterable
 from .mount_client import run_ctl
 from .namespace import reader_argv
 from .options import MountOptions, options_from
+from .terminal_text import visible
 from .testing import MountedSystem
 
 FAULTS = ("exit", "reap", "orphan")
@@ -48,6 +49,10 @@ ERROR_WORDS = re.compile(r"traceback|error|fatal|no such process|no such file|pa
                          r"segmentation|core dumped|unwrap|cannot|can't", re.IGNORECASE)
 #: Signals that end a reader that crashed (as `sh` reports them: 128 + N).
 CRASH_SIGNALS = {signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS, signal.SIGFPE, signal.SIGILL, signal.SIGTRAP}
+
+
+class ReaderNotRun(RuntimeError):
+    """The command could not be started at all (not found, not executable)."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +119,7 @@ class Report:
     reader_runs: int = 0  # every run of the reader: baselines, after-fault states, injections
     overhead_seconds: float = 0.0  # the runs' time beyond the reader's own (reset, triggers, start, verdict)
     baseline_exit: int | None = 0
+    baseline_error: str = ""  # the first line the reader wrote to stderr without any fault
 
     @property
     def ok(self) -> bool:
@@ -139,6 +145,9 @@ class Report:
         lines = [f"explored {' '.join(shlex.quote(a) for a in self.command)}",
                  f"  baseline: {self.requests} requests, {self.points} access points; {self.runs} runs in "
                  f"{self.seconds:.1f} s ({self.overhead_ms():.0f} ms per run beyond the reader's own time)"]
+        if self.baseline_exit != 0:
+            lines.append(f"  note: without any fault the reader exited {self.baseline_exit}"
+                         + (f" ({self.baseline_error})" if self.baseline_error else ""))
         for fault, counts in self.outcomes.items():
             lines.append(f"  {fault:6}  correct {counts.get('correct', 0):4}   failure {counts.get('failure', 0):4}")
         if not self.failures:
@@ -399,6 +408,9 @@ def explore(command: list[str], options: Options, progress: Callable[[int, int],
         unstable = {shape(line) for line in set(baseline.stdout.splitlines()) ^ set(again.stdout.splitlines())}
         report.requests = len(accesses)
         report.baseline_exit = baseline.returncode
+        report.baseline_error = next((line.strip() for line in baseline.stderr.splitlines() if line.strip()), "")
+        if baseline.returncode in (126, 127) and not accesses:
+            raise ReaderNotRun(f"the reader did not run (exit {baseline.returncode}): {report.baseline_error}")
         points = access_points(accesses, simulated, options.faults, options.points)
         report.points = len(points)
         report.outcomes = {fault: {"correct": 0, "failure": 0} for fault in options.faults}
@@ -523,9 +535,10 @@ def main(args: Any, command: list[str]) -> int:
                 report = explore(command, options, lambda done, total: bar.update(task, completed=done, total=total))
         else:
             report = explore(command, options)
-    finally:
-        pass
-    sys.stdout.write(report.text())
+    except ReaderNotRun as e:
+        print(f"procsim: explore: {visible(str(e))}", file=sys.stderr)
+        return 2
+    sys.stdout.write(visible(report.text(), lines=True))
     if args.json:
         Path(args.json).write_text(json.dumps(report.as_dict(), indent=2) + "\n")
     return 0 if report.ok else 1

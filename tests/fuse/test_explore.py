@@ -118,7 +118,8 @@ def test_the_python_api_explores_a_callable_and_its_failure_carries_the_reproduc
 def test_explore_refuses_what_it_cannot_do(tmp_path):
     for args, words in [([], "no command given"), (["--faults", "explode", "--", "true"], "--faults takes"),
                         (["--scenario", "scale", "--", "true"], "built, not written"),
-                        (["--jobs", "0", "--", "true"], "--jobs must be")]:
+                        (["--jobs", "0", "--", "true"], "--jobs must be"),
+                        (["--scenario", "zombies", "--", "no-such-reader"], "the reader did not run (exit 127)")]:
         result = run(PROCSIM + ["explore", *args])
         assert result.returncode == 2 and words in result.stderr and "Traceback" not in result.stderr, result.stderr
 
