@@ -137,7 +137,7 @@ class GlobalBackend:
                 f"processor\t: {cpu}\nvendor_id\t: SerenityOS\ncpu family\t: 6\nmodel\t\t: 1\n"
                 f"model name\t: procsim virtual CPU\nstepping\t: 1\ncpu MHz\t\t: 2000.000\n"
                 f"physical id\t: 0\nsiblings\t: {self.kernel.ncpus}\ncore id\t\t: {cpu}\n"
-                f"cpu cores\t: {self.kernel.ncpus}\nflags\t\t: fpu pae sse sse2\n\n")
+                f"cpu cores\t: {self.kernel.ncpus}\nflags\t\t: fpu pae sse sse2 lm\n\n")  # lm: x86_64
         return "".join(blocks).encode()
 
     def uptime(self, caller: Caller) -> bytes:

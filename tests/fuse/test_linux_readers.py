@@ -291,3 +291,9 @@ def test_glances_counts_the_simulated_processes(system):
     out = ok(in_namespace(system, "glances --stdout processcount --stop-after 1", timeout=120))
     counts = [json.loads(m.replace("'", '"')) for m in re.findall(r"processcount: (\{.*\})", out)]
     assert counts and counts[-1]["total"] == len(known_to_the_readers_kernel(system))  # see there
+
+
+def test_lscpu_sees_a_64_bit_machine(system):
+    """cpuinfo's flags carry `lm` (long mode), as every x86_64 CPU's do: lscpu said 32-bit."""
+    out = ok(in_namespace(system, "lscpu"))
+    assert re.search(r"^CPU op-mode\(s\):\s+32-bit, 64-bit$", out, re.MULTILINE), out
