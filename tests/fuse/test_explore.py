@@ -160,3 +160,24 @@ def test_without_a_namespace_the_reader_is_given_the_mount(tmp_path):
     failure = next(f for f in report["failures"] if f["point"]["operation"] == "open")
     assert "ProcessLookupError" in failure["detail"]
     assert "PROCSIM_PROC=/tmp/procsim-repro-" in failure["reproducer"]["commands"]
+
+
+def test_trace_and_reset_refuse_bad_input_and_survive_held_handles(mount_system):
+    mounted = mount_system(scenario="default", personality="linux")  # programs running, the clock moving
+    trace = mounted.path / "sim" / "trace"
+    for junk in ("-1", "0", "abc", "99999999999", "1 2", "\x00"):
+        with pytest.raises(OSError) as refused:
+            trace.write_text(junk)
+        assert refused.value.errno == 22, junk
+    held = open(mounted.path / "1" / "status")  # a handle into the tree the reset replaces
+    held_dir = os.open(mounted.path / "1", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for _ in range(3):
+            (mounted.path / "sim" / "reset").write_text("1\n")
+        assert held.read().startswith("Name:")  # what it was opened on, still
+        assert "SystemServer" in (mounted.path / "1" / "status").read_text()  # the new tree
+        assert mounted.ctl("check") == "ok"
+    finally:
+        held.close()
+        os.close(held_dir)
+    assert "Traceback" not in mounted.log()
