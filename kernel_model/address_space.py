@@ -120,7 +120,7 @@ class AddressSpace:
         # Take the pieces' references before the old region lets go, so the object cannot die here.
         refs = [region.vmobject_ref.clone(region.vmobject_ref.holder) for _ in pieces]
         self.remove(region)
-        for (base, length, offset), ref in zip(pieces, refs):
+        for (base, length, offset), ref in zip(pieces, refs, strict=True):
             self.add(Region(base, length, ref, offset_pages=offset, readable=region.readable,
                             writable=region.writable, executable=region.executable, shared=region.shared,
                             stack=region.stack, syscall=region.syscall, mmap=region.mmap, name=region.name))

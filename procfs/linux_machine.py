@@ -155,7 +155,7 @@ class LinuxMachine:
     def softirqs(self, caller: Caller) -> bytes:
         ncpus = self.kernel.ncpus
         lines = [" " * 20 + "".join(f"CPU{cpu:<8}" for cpu in range(ncpus)).rstrip()]
-        for name, count in zip(SOFTIRQS, self.softirq_counts()):
+        for name, count in zip(SOFTIRQS, self.softirq_counts(), strict=True):
             lines.append(f"{name + ':':>12}" + "".join(f" {count:>10}" for _ in range(ncpus)))
         return _text(lines)
 

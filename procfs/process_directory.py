@@ -267,7 +267,7 @@ class ProcessEntry(Component):
             process = self.process()
         except ProcFSError:
             if self.personality == SERENITY:
-                raise ProcFSError(errno.EFAULT, "link generator failed: process is gone")
+                raise ProcFSError(errno.EFAULT, "link generator failed: process is gone") from None
             raise
         if process.state != ProcessState.RUNNING:
             raise ProcFSError(errno.ENOENT, "zombie")
@@ -307,7 +307,7 @@ class ProcessSubdirectory(ProcessEntry):
         try:
             process = self.process()
         except ProcFSError:
-            raise ProcFSError(errno.ENOENT)
+            raise ProcFSError(errno.ENOENT) from None
         with self.kernel.lock if self.kernel is not None else _NO_LOCK:
             if name not in self.names(process):
                 raise ProcFSError(errno.ENOENT)

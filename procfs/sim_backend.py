@@ -58,7 +58,7 @@ class ControlFile(Node):
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
-            raise ProcFSError(errno.EINVAL, "command is not UTF-8 text")
+            raise ProcFSError(errno.EINVAL, "command is not UTF-8 text") from None
         lines = [line for line in text.split("\n") if line.strip()]
         if not lines:
             raise ProcFSError(errno.EINVAL, "empty command")

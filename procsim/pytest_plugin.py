@@ -13,7 +13,6 @@ Where FUSE is unavailable the test is skipped, and the reason is printed.
 """
 from __future__ import annotations
 
-import os
 import signal
 from pathlib import Path
 from types import FrameType

@@ -59,7 +59,7 @@ def test_a_reader_that_trusts_the_listing_is_caught_at_the_listing(tmp_path):
     assert first["kind"] == "error output" and first["detail"].startswith("FileNotFoundError")
     assert first["point"]["operation"] == "readdir" and first["point"]["path"] == "/"
     assert first["point"]["fault"] == "reap"
-    for attempt in range(2):  # the reproducer reproduces, every time
+    for _ in range(2):  # the reproducer reproduces, every time
         again = reproduce(first, tmp_path)
         assert again.returncode == 1 and "FileNotFoundError" in again.stderr, again.stderr
     assert (tmp_path / "repro" / "explore-1.scenario").exists() and (tmp_path / "repro" / "explore-1.scenario.sh").exists()

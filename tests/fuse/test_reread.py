@@ -22,7 +22,7 @@ def test_reading_from_offset_0_again_regenerates(mount_system, personality):
         # the last field of loadavg is the last PID handed out; MemFree dropped by 4 MiB
         assert before.split()[-1] != after.split()[-1] and int(after.split()[-1]) == pid
         free = [int(x.split()[1]) for x in (mem_before, mem_after)
-                for x in [next(l for l in x.decode().splitlines() if l.startswith("MemFree:"))]]
+                for x in [next(line for line in x.decode().splitlines() if line.startswith("MemFree:"))]]
         assert free[0] - free[1] >= 4096
         # a read that continues (offset > 0) does not regenerate: no torn content
         assert os.pread(fd, 4, 0) + os.pread(fd, 1 << 20, 4) == after
