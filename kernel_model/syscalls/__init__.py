@@ -3,8 +3,9 @@ under Kernel/Syscalls/): each is a class that Kernel inherits.
 
 `syscall` writes the prologue every call that acts on a process shares: take the kernel lock,
 refuse after a panic (EIO), and find the running process (EINVAL for a bad PID, ESRCH for one that
-is not running) -- so the method receives the Process itself.  `kernel_call` is the same without
-a process.
+is not running) -- so the method receives the Process itself -- and the epilogue: the kernel's
+`version` moves on, so that no /proc content generated before the call is served as current (a
+new syscall cannot forget it).  `kernel_call` is the same without a process.
 """
 from __future__ import annotations
 
@@ -28,7 +29,10 @@ def syscall(method: "Callable[Concatenate[K, Process, P], R]") -> "Callable[Conc
     def call(self: K, pid: int, *args: P.args, **kwargs: P.kwargs) -> R:
         with self.lock:
             self._check_panic()
-            return method(self, self._running(pid), *args, **kwargs)
+            try:
+                return method(self, self._running(pid), *args, **kwargs)
+            finally:
+                self.version += 1  # what /proc generated before may be stale now
     return functools.update_wrapper(call, method)  # type: ignore[return-value,unused-ignore]  # (takes a PID, not a Process)
 
 
@@ -36,7 +40,10 @@ def kernel_call(method: "Callable[Concatenate[K, P], R]") -> "Callable[Concatena
     def call(self: K, *args: P.args, **kwargs: P.kwargs) -> R:
         with self.lock:
             self._check_panic()
-            return method(self, *args, **kwargs)
+            try:
+                return method(self, *args, **kwargs)
+            finally:
+                self.version += 1
     return functools.update_wrapper(call, method)  # type: ignore[return-value,unused-ignore]
 
 

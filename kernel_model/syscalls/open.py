@@ -23,7 +23,6 @@ class OpenSyscalls(KernelCore):
                                       seekable=True, inode=inode)
         process.fds[fd] = FdEntry(adopt_ref(description, f"fd {fd} of PID {pid}"))
         process.counters.syscall_count += 1
-        self.version += 1
         return fd
 
     @syscall
@@ -32,4 +31,3 @@ class OpenSyscalls(KernelCore):
         if entry is None:
             raise KernelError(errno.EBADF, f"fd {fd!r} is not open")
         entry.description_ref.release()
-        self.version += 1

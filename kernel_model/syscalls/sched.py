@@ -18,7 +18,6 @@ class SchedSyscalls(KernelCore):
         if not 0.0 <= load <= 1.0:
             raise KernelError(errno.EINVAL, "load must be between 0 and 1")
         process.cpu_load = load
-        self.version += 1
         thread = process.thread
         assert thread is not None
         if load > 0:
@@ -37,7 +36,6 @@ class SchedSyscalls(KernelCore):
             raise KernelError(errno.EINVAL, f"bad tick {seconds!r}")
         dt = int(seconds * 1e9)
         self.clock.advance(dt)
-        self.version += 1
         capacity = dt * self.ncpus
         demand = sum(self.processes[p].cpu_load for p in self.busy if not self.processes[p].stopped)
         scale = min(1.0, self.ncpus / demand) if demand else 0.0

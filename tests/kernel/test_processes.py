@@ -241,3 +241,30 @@ def test_a_bad_terminal_is_einval_and_spawns_nothing(tty):
     assert e.value.errno == errno.EINVAL and "bad tty" in str(e.value)
     assert kernel.processes == {} and kernel.next_pid == 1
     kernel.check_invariants()
+
+
+def test_every_syscall_moves_the_kernel_version_on():
+    """/proc serves content cached by the kernel's version: every syscall moves it on, through the
+    decorator, so that a new syscall cannot serve stale content by forgetting to."""
+    import inspect
+
+    from kernel_model import syscalls
+    from kernel_model.syscalls import access, anon_create, exit, fork, mmap, open, sched, waitid
+
+    for module in (access, anon_create, exit, fork, mmap, open, sched, waitid):
+        for function in vars(module).values():
+            if inspect.isclass(function) and function.__module__ == module.__name__:
+                for method_name, method in vars(function).items():
+                    if inspect.isfunction(method) and not method_name.startswith("_"):
+                        assert hasattr(method, "__wrapped__"), f"{function.__name__}.{method_name} is no syscall"
+    kernel = Kernel(16 * 1024 * 1024)
+    pid = kernel.spawn("p")
+    for call in (lambda: kernel.set_cpu_load(pid, 0.5), lambda: kernel.open(pid, "/etc/passwd"),
+                 lambda: kernel.close(pid, 99)):
+        before = kernel.version
+        try:
+            call()
+        except Exception:
+            pass  # a refused call moves it on too: cheap, and never wrong
+        assert kernel.version > before
+    assert syscalls.syscall and syscalls.kernel_call
