@@ -2,12 +2,17 @@
 and observers, panic, and the lifecycle of a process from registration to reaping (SerenityOS's
 Process.cpp: die, finalize, orphans).
 
-Every syscall runs under one kernel lock (the simulation thread and the FUSE threads call in
-concurrently), validates all its arguments before it changes anything, and raises
+Every syscall runs under one kernel lock, validates all its arguments before it changes anything, and raises
 KernelError(errno) on failure -- so a failed call leaves counters and the process table as they
 were.  `syscall` and `kernel_call` (syscalls/__init__.py) write that prologue once.  Observers
 learn about process registration, finalization and reaping, and subscribers get every event; the
 model imports nothing above it.
+
+Threads: the daemon runs everything in one thread (one trio loop: FUSE requests, the clock, the
+programs), so no lock there is ever contended.  The model keeps its locks anyway, because it is a
+model of a kernel that has them (SerenityOS's big process lock, the MemoryManager's lock, the
+thread-safe RefCounted/WeakPtr of the seeds), and its tests drive it from several threads to
+show the windows those locks close (#4621).
 """
 from __future__ import annotations
 

@@ -7,8 +7,8 @@ PID 3", "open handle on /42 held by host process 1234 (bash)"), so the lifetime 
 `_destroy()` (the destructor), then the weak link is revoked, then the object leaves its registry.
 
 One lock (`LIFETIME_LOCK`) guards every count and weak link.  SerenityOS uses an atomic count and a
-lock bit in the pointer; a single lock gives the same observable state machine in Python, where
-FUSE threads and the simulation thread share objects.
+lock bit in the pointer; a single lock gives the same observable state machine in Python, which
+the tests exercise from several threads (the daemon itself runs in one).
 """
 from __future__ import annotations
 
