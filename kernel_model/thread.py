@@ -10,7 +10,7 @@ class Thread:
     name: str
     state: str = "Blocked"        # SerenityOS names: Runnable, Running, Blocked, Stopped, Dying, Dead
     blocker: str = "Sleeping"     # when Blocked: "Sleeping", "Waiting", ...
-    times_scheduled: int = 0
+    times_scheduled: int = 1       # a new thread ran once, to where it blocks (a sleeper has switched too)
     time_user: int = 0            # nanoseconds of simulated CPU time
     time_kernel: int = 0
     cpu: int = 0

@@ -299,3 +299,13 @@ def test_fd_links_carry_the_descriptors_access(system):
         assert (modes["0"], modes[str(fd)]) == (0o700, 0o500)   # the tty is read-write; the library read-only
     else:
         assert set(modes.values()) == {0o700}
+
+
+def test_a_sleeping_process_has_switched_context(system):
+    """On Linux a process sleeps only after a voluntary switch: a sleeper showing 0 switches (and a
+    machine with `ctxt 0`) fails psutil's own test_cpu_stats (issue 22)."""
+    kernel, registry, pids = system
+    status = read(registry, f"{pids['init']}/status")
+    assert int(re.search(r"\nvoluntary_ctxt_switches:\t(\d+)\n", status).group(1)) >= 1
+    ctxt = next(int(line.split()[1]) for line in read(registry, "stat").splitlines() if line.startswith("ctxt "))
+    assert ctxt >= len(kernel.processes)
