@@ -183,3 +183,14 @@ def test_trace_and_reset_refuse_bad_input_and_survive_held_handles(mount_system)
         held.close()
         os.close(held_dir)
     assert "Traceback" not in mounted.log()
+
+
+def test_points_all_tries_every_request(tmp_path):
+    """--points all: one run per request (and fault); distinct keeps one per request kind and path
+    inside /PID (the unit tests check the nth= of each occurrence)."""
+    (tmp_path / "all").mkdir()
+    (tmp_path / "distinct").mkdir()
+    _, every = explored(tmp_path / "all", *reader("careful"), extra=("--points", "all", "--faults", "exit"))
+    _, distinct = explored(tmp_path / "distinct", *reader("careful"), extra=("--faults", "exit"))
+    assert every["points"] > distinct["points"] and every["failures"] == [] == distinct["failures"]
+    assert every["runs"] == every["points"]
