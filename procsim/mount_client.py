@@ -12,7 +12,6 @@ import re
 import shlex
 import shutil
 import subprocess
-import tempfile
 import time
 
 PROCSIM_FSTYPE = "fuse.procsim"  # the daemon mounts with subtype=procsim
@@ -147,11 +146,10 @@ def daemon_lock(mountpoint: str) -> int | None:
     """An fd of the lock file that `procsim mount` made for `mountpoint` (its daemon holds an flock
     on it for as long as it lives), or None if there is none: found from the mountpoint alone,
     without asking any other daemon anything."""
-    from .safe_files import log_name, private_directory
+    from .safe_files import log_name, private_directory, usual_log_directory
 
-    directory_path = os.path.join(tempfile.gettempdir(), f"procsim-{os.getuid()}")
     try:
-        directory = private_directory(directory_path)
+        directory = private_directory(str(usual_log_directory()))
     except OSError:
         return None
     try:

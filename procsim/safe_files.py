@@ -65,12 +65,16 @@ def create_in(directory_fd: int, name: str, mode: int = 0o600, replace: bool = F
     return os.open(name, CREATE, mode, dir_fd=directory_fd)
 
 
+def usual_log_directory() -> Path:
+    return Path(tempfile.gettempdir()) / f"procsim-{os.getuid()}"
+
+
 def log_directory() -> tuple[int, Path, str | None]:
     """(fd, path, why not the usual one) of the directory for the daemons' logs:
     `$TMPDIR/procsim-UID`, made 0700 and checked.  If another user made that name first (or made
     it a link), it is not used: a fresh private directory is made instead (`mkdtemp` cannot be
     pre-empted), and the third value says why."""
-    path = Path(tempfile.gettempdir()) / f"procsim-{os.getuid()}"
+    path = usual_log_directory()
     try:
         return private_directory(str(path)), path, None
     except OSError as e:

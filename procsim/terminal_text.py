@@ -4,7 +4,8 @@ Process names, command lines and refused commands come from whoever drove the si
 escape sequence in one (`spawn $'\\e]0;T\\a\\e[31mRED'`) would retitle or recolour the terminal of
 whoever reads it later.  Every line that procsim's clients print and that a user did not write
 themselves goes through `visible`: control characters become `\\xNN`, as Linux's /dev/kmsg shows
-them.  A client of a mount: imports no simulator.
+them (the kernel model escapes its own log the same way, `kernel_core.printable`: a client of a
+mount imports no simulator, so the two stay apart).
 """
 from __future__ import annotations
 
