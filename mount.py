@@ -2,7 +2,7 @@
 """Mount a simulated system's /proc: the same as `procsim mount`, for running from a checkout."""
 import sys
 
-from procsim.cli import main
+from procsim.clients.cli import main
 
 if __name__ == "__main__":
     sys.exit(main(["mount", *sys.argv[1:]]))

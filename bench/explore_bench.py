@@ -12,11 +12,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from procsim.explore import Options, explore
-from procsim.namespace import shell_argv
+from procsim.clients.explore import Options, explore
+from procsim.clients.namespace import shell_argv
 from procsim.options import MountOptions
-from procsim.scenarios import ZOMBIES
-from procsim.testing import MountedSystem
+from procsim.simulator.scenarios import ZOMBIES
+from procsim.clients.testing import MountedSystem
 
 def scenario_with(extra: int, directory: Path) -> str:
     """The zombies scenario plus `extra` sleeping workers under its init."""

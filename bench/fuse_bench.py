@@ -12,9 +12,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from procsim.mount_client import fusermount, is_mounted
-from procsim.namespace import shell_argv
-from procsim.testing import MountedSystem
+from procsim.clients.mount_client import fusermount, is_mounted
+from procsim.clients.namespace import shell_argv
+from procsim.clients.testing import MountedSystem
 
 HERE = Path(__file__).resolve().parent
 

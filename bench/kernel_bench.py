@@ -113,7 +113,7 @@ def model_rss(processes: int = 10000) -> dict:
 
 def build_scale(processes: int) -> dict:
     """Building the scale scenario in a fresh process, as the daemon does (its GC settings)."""
-    script = ("import time,sys; from procsim.options import MountOptions; from procsim.simulation import Simulation, tune_gc_for_a_large_heap; "
+    script = ("import time,sys; from procsim.options import MountOptions; from procsim.simulator.simulation import Simulation, tune_gc_for_a_large_heap; "
               "tune_gc_for_a_large_heap(); t=time.perf_counter(); "
               "s=Simulation(MountOptions(scenario='scale', processes=int(sys.argv[1]), paused=True)); s.start(); "
               "print(time.perf_counter()-t); s.stop()")

@@ -21,18 +21,18 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from procsim.live_view import LiveView  # noqa: E402
-from procsim.mount_client import run_ctl  # noqa: E402
-from procsim.namespace import shell_argv  # noqa: E402
+from procsim.clients.live_view import LiveView  # noqa: E402
+from procsim.clients.mount_client import run_ctl  # noqa: E402
+from procsim.clients.namespace import shell_argv  # noqa: E402
 
 
 def main(processes: int) -> int:
     mnt = tempfile.mkdtemp(prefix="procsim-view-")
-    subprocess.run([sys.executable, "-m", "procsim.cli", "mount", mnt, "--scenario", "scale", "--processes",
+    subprocess.run([sys.executable, "-m", "procsim.clients.cli", "mount", mnt, "--scenario", "scale", "--processes",
                     str(processes), "--personality", "linux"], check=True)
     try:
         daemon = next(p for p in psutil.process_iter(["cmdline"])
-                      if "procsim.daemon" in (p.info["cmdline"] or []) and mnt in (p.info["cmdline"] or []))
+                      if "procsim.server.daemon" in (p.info["cmdline"] or []) and mnt in (p.info["cmdline"] or []))
 
         def cpu() -> float:
             return sum(daemon.cpu_times()[:2])
@@ -68,7 +68,7 @@ def main(processes: int) -> int:
                             ("ps -ef cost / live view refresh cost", ps_cost / max(per_refresh, 1e-9))):
             print(f"{name:<52}{value:>10.2f}")
     finally:
-        subprocess.run([sys.executable, "-m", "procsim.cli", "umount", mnt], check=False)
+        subprocess.run([sys.executable, "-m", "procsim.clients.cli", "umount", mnt], check=False)
     return 0
 
 

@@ -1,6 +1,6 @@
 """`python -m procsim ...` is the `procsim` command line."""
 import sys
 
-from .cli import main
+from .clients.cli import main
 
 sys.exit(main())

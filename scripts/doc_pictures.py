@@ -17,9 +17,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from procsim import dot_graphs  # noqa: E402
+from procsim import dot_graphs# noqa: E402
 from procsim.options import MountOptions  # noqa: E402
-from procsim.simulation import Simulation  # noqa: E402
+from procsim.simulator.simulation import Simulation  # noqa: E402
 
 PICTURES = ROOT / "docs" / "pictures"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from procsim.testing import FuseUnavailable, MountedSystem, fuse_unavailable_reason
+from procsim.clients.testing import FuseUnavailable, MountedSystem, fuse_unavailable_reason
 
 
 def pytest_addoption(parser):
@@ -114,7 +114,7 @@ def ours_left_behind(base: str) -> tuple[list[str], list[str]]:
     """procsim mounts and daemons under `base` (this session's temp dir; other runs may coexist)."""
     with open("/proc/self/mounts") as f:
         mounts = [line for line in f if line.startswith("procsim") and base in line]
-    daemons = subprocess.run(["pgrep", "-af", "procsim.daemon"], capture_output=True, text=True).stdout.split("\n")
+    daemons = subprocess.run(["pgrep", "-af", "procsim.server.daemon"], capture_output=True, text=True).stdout.split("\n")
     return mounts, [d for d in daemons if base in d and "pgrep" not in d]
 
 
@@ -151,7 +151,7 @@ def in_namespace(mounted, command: str, **kwargs) -> subprocess.CompletedProcess
     """Run a shell command with the mount bound over /proc in a private mount namespace and a PID
     namespace of its own (as `procsim shell` does), where unmodified tools read it as the
     system's /proc and a kill cannot reach a host process."""
-    from procsim.namespace import NamespaceUnavailable, shell_argv
+    from procsim.clients.namespace import NamespaceUnavailable, shell_argv
 
     try:
         argv = shell_argv(str(mounted.path), command)

@@ -11,7 +11,7 @@ import pytest
 
 from ..conftest import run, wait_until
 
-PROCSIM = [sys.executable, "-m", "procsim.cli"]
+PROCSIM = [sys.executable, "-m", "procsim.clients.cli"]
 
 
 def procsim(*args: str, **kwargs) -> subprocess.CompletedProcess:

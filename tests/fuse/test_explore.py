@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from procsim.explore import shape
-from procsim.testing import explore
+from procsim.clients.explore import shape
+from procsim.clients.testing import explore
 
 from ..conftest import run
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "explore"
-PROCSIM = [sys.executable, "-m", "procsim.cli"]
+PROCSIM = [sys.executable, "-m", "procsim.clients.cli"]
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="explore runs readers in their own namespaces (root)")
 
@@ -43,11 +43,11 @@ def reproduce(failure: dict, tmp_path: Path) -> subprocess.CompletedProcess:
     mount = re.sub(r"/tmp/procsim-repro-\d+", str(mnt), mount_line.split("&& ", 1)[1]).replace(
         f"--scenario {scenario.name}", f"--scenario {scenario}").split()
     mnt.mkdir(exist_ok=True)
-    assert run([sys.executable, "-m", "procsim.cli", *mount[1:]]).returncode == 0
+    assert run([sys.executable, "-m", "procsim.clients.cli", *mount[1:]]).returncode == 0
     try:
         words = re.sub(r"/tmp/procsim-repro-\d+", str(mnt), reader_line).split()
         assert words[:2] == ["procsim", "shell"]
-        return run([sys.executable, "-m", "procsim.cli", *words[1:]], timeout=60)
+        return run([sys.executable, "-m", "procsim.clients.cli", *words[1:]], timeout=60)
     finally:
         run(PROCSIM + ["umount", str(mnt)])
 

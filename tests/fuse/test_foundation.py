@@ -6,12 +6,12 @@ import time
 
 import pytest
 
-from procsim.mount_client import is_mounted
-from procsim.testing import MountedSystem
+from procsim.clients.mount_client import is_mounted
+from procsim.clients.testing import MountedSystem
 
 from ..conftest import require_fuse, run, wait_until
 
-PROCSIM = [sys.executable, "-m", "procsim.cli"]
+PROCSIM = [sys.executable, "-m", "procsim.clients.cli"]
 
 
 def wait_unmounted(path, timeout=60):
@@ -35,7 +35,7 @@ def test_mount_answers_and_umount_stops_the_daemon(tmp_path):
         result = run(PROCSIM + ["umount", str(mnt)])
     assert result.returncode == 0, result.stderr
     assert wait_unmounted(mnt) and os.listdir(mnt) == []
-    assert run(["pgrep", "-f", f"procsim.daemon {mnt}"]).returncode == 1  # no daemon left
+    assert run(["pgrep", "-f", f"procsim.server.daemon {mnt}"]).returncode == 1  # no daemon left
 
 
 def test_mount_py_is_the_same_as_procsim_mount(tmp_path):

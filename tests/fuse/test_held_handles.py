@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from procsim.testing import MountedSystem
+from procsim.clients.testing import MountedSystem
 
 from ..conftest import wait_until
 

@@ -11,8 +11,8 @@ from rich.text import Text
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
-from procsim.live_view import LiveView
-from procsim.mount_client import run_ctl
+from procsim.clients.live_view import LiveView
+from procsim.clients.mount_client import run_ctl
 
 
 

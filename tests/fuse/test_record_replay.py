@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from procsim.event_log import read_record
+from procsim.simulator.event_log import read_record
 
 from ..conftest import run
 
@@ -22,7 +22,7 @@ def test_a_recorded_live_mount_replays_to_the_same_log(mount_system, tmp_path):
     time.sleep(0.3)
     mounted.stop()
     replayed = tmp_path / "replayed.jsonl"
-    result = run([sys.executable, "-m", "procsim.cli", "run", "--replay", str(record), "--record", str(replayed),
+    result = run([sys.executable, "-m", "procsim.clients.cli", "run", "--replay", str(record), "--record", str(replayed),
                   "--seconds", "0"])
     assert result.returncode == 0, result.stderr
     _, live = read_record(record)
@@ -50,7 +50,7 @@ def test_a_record_whose_disk_fills_refuses_commands_and_keeps_the_mount_up(mount
     import errno
     import subprocess
 
-    from procsim.event_log import read_record
+    from procsim.simulator.event_log import read_record
 
     disk = tmp_path / "disk"
     disk.mkdir()
@@ -94,7 +94,7 @@ def test_a_record_path_that_is_a_directory_is_one_line(tmp_path):
 
     mnt = tmp_path / "mnt"
     mnt.mkdir()
-    result = subprocess.run([sys.executable, "-m", "procsim.cli", "mount", str(mnt), "--record", str(tmp_path)],
+    result = subprocess.run([sys.executable, "-m", "procsim.clients.cli", "mount", str(mnt), "--record", str(tmp_path)],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     assert result.stderr.strip() == f"procsim: --record {tmp_path}: Is a directory"

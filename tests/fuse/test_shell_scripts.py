@@ -24,7 +24,7 @@ def test_shell_script(mount_system, script):
                            extra_args=header(script, "options", "").split())
     procsim = Path(sys.executable).with_name("procsim")
     env = {**os.environ, "MNT": str(mounted.path),
-           "PROCSIM": str(procsim) if procsim.exists() else f"{sys.executable} -m procsim.cli"}
+           "PROCSIM": str(procsim) if procsim.exists() else f"{sys.executable} -m procsim.clients.cli"}
     result = run(["bash", str(script)], env=env, cwd="/")
     assert result.returncode == 0, f"{script.name} failed:\n{result.stdout}\n{result.stderr}\n{mounted.log()[-2000:]}"
     assert "ok - " in result.stdout

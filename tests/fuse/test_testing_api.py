@@ -1,4 +1,4 @@
-"""procsim.testing's typed API, the pytest plugin, and `procsim snapshot`."""
+"""procsim.clients.testing's typed API, the pytest plugin, and `procsim snapshot`."""
 import os
 import sys
 
@@ -67,8 +67,8 @@ def test_a_race_trigger_fires_once_after_the_next_open(procsim_mount):
 
 def test_the_plugin_skips_with_the_reason_where_fuse_is_unavailable(pytester):
     pytester.makeconftest("""
-import procsim.testing
-procsim.testing.fuse_unavailable_reason = lambda: "no /dev/fuse in this container"
+import procsim.clients.testing
+procsim.clients.testing.fuse_unavailable_reason = lambda: "no /dev/fuse in this container"
 """)
     pytester.makepyfile("def test_x(procsim_mount):\n    assert False\n")
     result = pytester.runpytest_subprocess("-rs")  # the plugin loads through its pytest11 entry point
@@ -79,7 +79,7 @@ procsim.testing.fuse_unavailable_reason = lambda: "no /dev/fuse in this containe
 def test_snapshot_writes_the_tree_as_plain_files(mount_system, tmp_path):
     mounted = mount_system(scenario="zombies", personality="linux")
     out = tmp_path / "copy"
-    result = run([sys.executable, "-m", "procsim.cli", "snapshot", str(mounted.path), str(out)])
+    result = run([sys.executable, "-m", "procsim.clients.cli", "snapshot", str(mounted.path), str(out)])
     assert result.returncode == 0, result.stderr
     assert (out / "meminfo").read_text().startswith("MemTotal:")
     assert (out / "4" / "stat").read_text().split()[2] == "Z"
@@ -93,14 +93,14 @@ def test_snapshot_writes_the_tree_as_plain_files(mount_system, tmp_path):
         assert psutil.Process(4).status() == psutil.STATUS_ZOMBIE  # a static copy is enough for psutil
     finally:
         psutil.PROCFS_PATH = old
-    again = run([sys.executable, "-m", "procsim.cli", "snapshot", str(mounted.path), str(out)])
+    again = run([sys.executable, "-m", "procsim.clients.cli", "snapshot", str(mounted.path), str(out)])
     assert again.returncode == 1 and "not empty" in again.stderr
 
 
 def test_a_run_ended_by_sigterm_leaves_no_mount_and_the_next_run_works(pytester, tmp_path):
     """CI timeouts and cancels send SIGTERM: the fixture's mount is taken down all the same, and a
     next run with the same --basetemp works (it unmounts what a SIGKILLed run left there)."""
-    from procsim.mount_client import is_mounted
+    from procsim.clients.mount_client import is_mounted
 
     where = tmp_path / "where"
     pytester.makepyfile(f"""

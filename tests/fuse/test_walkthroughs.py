@@ -103,7 +103,7 @@ def take_down(tmp: Path) -> None:
     for mountpoint in MOUNTPOINTS:
         path = f"{tmp}{mountpoint}"
         if os.path.ismount(path):
-            subprocess.run([sys.executable, "-m", "procsim.cli", "umount", "--lazy", path], capture_output=True)
+            subprocess.run([sys.executable, "-m", "procsim.clients.cli", "umount", "--lazy", path], capture_output=True)
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the walkthroughs run ps in a private mount namespace (root)")

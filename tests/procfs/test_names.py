@@ -10,7 +10,7 @@ from kernel_model.kernel_error import KernelError
 from procfs.fuse_adapter import ProcFSOperations
 from procfs.inode_table import ROOT_INODE
 from procsim.options import MountOptions
-from procsim.simulation import Simulation
+from procsim.simulator.simulation import Simulation
 
 CONTEXT = SimpleNamespace(uid=0, gid=0, pid=1, umask=0o22)  # what the adapter reads of a request
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from procfs.component import Caller, ProcFSError
 from procfs.sim_backend import ControlFile
 from procsim.options import MountOptions
-from procsim.simulation import Simulation
+from procsim.simulator.simulation import Simulation
 
 from ..kernel.helpers import state_of
 

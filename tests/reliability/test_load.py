@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from procsim.mount_client import is_mounted
-from procsim.testing import MountedSystem
+from procsim.clients.mount_client import is_mounted
+from procsim.clients.testing import MountedSystem
 
 from .load import Churn, ReaderStats, reader
 

@@ -15,7 +15,7 @@ from procsim.safe_files import log_name
 
 from ..conftest import in_namespace, run, wait_until
 
-PROCSIM = [sys.executable, "-m", "procsim.cli"]
+PROCSIM = [sys.executable, "-m", "procsim.clients.cli"]
 NOBODY = 65534
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="acts as another user: needs root")
@@ -93,7 +93,7 @@ def test_two_mounts_at_one_path_at_once_exactly_one_wins(tmp_path):
         assert codes[0] == 0 and codes[1] != 0, results
         loser = next(err for code, err in results if code != 0)
         assert "another procsim mount" in loser or "already mounted" in loser, loser
-        daemons = subprocess.run(["pgrep", "-f", f"procsim.daemon {mnt} "], capture_output=True, text=True).stdout
+        daemons = subprocess.run(["pgrep", "-f", f"procsim.server.daemon {mnt} "], capture_output=True, text=True).stdout
         assert len(daemons.split()) == 1, daemons
     finally:
         run(PROCSIM + ["umount", str(mnt)])
@@ -102,7 +102,7 @@ def test_two_mounts_at_one_path_at_once_exactly_one_wins(tmp_path):
 def test_snapshot_never_follows_a_link_planted_while_it_copies(mount_system, tmp_path, monkeypatch):
     """The owner of DIR plants `uptime -> FILE` after the emptiness check, while the copy runs:
     the copy must not write FILE, and says which entry it could not write."""
-    from procsim import snapshot as snapshot_module
+    from procsim.clients import snapshot as snapshot_module
 
     mounted = mount_system(scenario="empty", personality="linux")
     target = precious_file(tmp_path)
@@ -301,10 +301,10 @@ def test_umount_says_why_a_daemon_goes_on_serving_another_namespace(tmp_path):
 
 
 def test_a_user_without_fuse_gets_one_line_not_a_traceback(tmp_path, monkeypatch, capsys):
-    import procsim.testing
-    from procsim import cli
+    import procsim.clients.testing
+    from procsim.clients import cli
 
-    monkeypatch.setattr(procsim.testing, "fuse_unavailable_reason",
+    monkeypatch.setattr(procsim.clients.testing, "fuse_unavailable_reason",
                         lambda: "/dev/fuse is not readable and writable by this user")
     assert cli.main(["mount", str(tmp_path)]) == 3
     err = capsys.readouterr().err
@@ -313,7 +313,7 @@ def test_a_user_without_fuse_gets_one_line_not_a_traceback(tmp_path, monkeypatch
 
 
 def test_umount_and_the_demo_never_take_down_a_mount_another_user_started(tmp_path, monkeypatch, capsys):
-    from procsim import cli, mount_client
+    from procsim.clients import cli, mount_client
 
     line = "45 27 0:40 / /tmp/t1 rw,nosuid,nodev,relatime - fuse.procsim procsim rw,user_id=1000,group_id=1000"
     assert mount_client.owner_in(line.split()) == 1000
@@ -347,6 +347,6 @@ def test_the_kernel_log_shows_control_characters_escaped():
     from kernel_model.kernel_core import printable
 
     assert printable("name\x1b[31m\nforged line\tkept") == "name\\x1b[31m\\x0aforged line\tkept"
-    from procsim.terminal_text import visible
+    from procsim.clients.terminal_text import visible
 
     assert visible("a\x1b\nb", lines=True) == "a\\x1b\nb" and visible("a\nb") == "a\\x0ab"

@@ -1,8 +1,8 @@
-"""How explore judges a run (procsim/explore.py), without a mount: each kind of failure, and
+"""How explore judges a run (procsim/clients/explore.py), without a mount: each kind of failure, and
 what is not one."""
 from __future__ import annotations
 
-from procsim.explore import Access, Outcome, access_points, mentions, pid_relative, verdict
+from procsim.clients.explore import Access, Outcome, access_points, mentions, pid_relative, verdict
 
 BEFORE = Outcome("1 init S\n2 Shell S\n3 leaky_parent S\n", "", 0, 0.1)
 AFTER = Outcome("1 init S\n3 leaky_parent S\n", "", 0, 0.1)

@@ -1,7 +1,7 @@
 """Zombie verdicts and the lifetime inspector, from the model (the mount-level tests use bash)."""
-from procsim import forensics
+from procsim.simulator import forensics
 from procsim.options import MountOptions
-from procsim.simulation import Simulation
+from procsim.simulator.simulation import Simulation
 
 
 def start(script: str, tmp_path, **options) -> Simulation:

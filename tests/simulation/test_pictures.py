@@ -10,8 +10,8 @@ import pytest
 
 from procsim import dot_graphs
 from procsim.options import MountOptions
-from procsim.scenarios import BUILTIN
-from procsim.simulation import Simulation
+from procsim.simulator.scenarios import BUILTIN
+from procsim.simulator.simulation import Simulation
 
 from ..conftest import require_tool
 

@@ -7,8 +7,8 @@ import pytest
 
 from kernel_model import KernelError
 from procsim.options import MountOptions
-from procsim.simulation import Simulation
-from procsim.event_log import read_record
+from procsim.simulator.simulation import Simulation
+from procsim.simulator.event_log import read_record
 
 
 @pytest.fixture
@@ -260,7 +260,7 @@ def test_a_record_never_runs_code_by_itself(tmp_path):
     scenario = tmp_path / "mine.py"
     scenario.write_text(f"open({str(marker)!r}, 'a').write('x')\nSCENARIO = 'spawn one ppid=0'\n")
     record = tmp_path / "run.jsonl"
-    cli = [sys.executable, "-m", "procsim.cli", "run", "--seconds", "0.2"]
+    cli = [sys.executable, "-m", "procsim.clients.cli", "run", "--seconds", "0.2"]
     assert subprocess.run(cli + ["--scenario", str(scenario), "--record", str(record)]).returncode == 0
     marker.unlink()
     refused = subprocess.run(cli + ["--replay", str(record)], capture_output=True, text=True)
@@ -307,7 +307,7 @@ def test_a_damaged_record_is_refused_with_its_file_and_line(tmp_path, damage, sa
     else:
         record.write_text(damage.replace("HEADER", header))
     before = record.read_bytes()
-    result = subprocess.run([sys.executable, "-m", "procsim.cli", "run", "--replay", str(record), "--seconds", "0"],
+    result = subprocess.run([sys.executable, "-m", "procsim.clients.cli", "run", "--replay", str(record), "--seconds", "0"],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode != 0 and "Traceback" not in result.stderr, result.stderr
     assert says in result.stderr and str(record) in result.stderr, result.stderr
@@ -319,7 +319,7 @@ def test_replay_never_overwrites_the_record_it_reads(tmp_path):
     import sys
 
     record = tmp_path / "run.jsonl"
-    cli = [sys.executable, "-m", "procsim.cli", "run", "--scenario", "empty", "--seconds", "0.2"]
+    cli = [sys.executable, "-m", "procsim.clients.cli", "run", "--scenario", "empty", "--seconds", "0.2"]
     assert subprocess.run(cli + ["--record", str(record)]).returncode == 0
     before = record.read_bytes()
     result = subprocess.run(cli + ["--replay", str(record), "--record", str(record)], capture_output=True, text=True)

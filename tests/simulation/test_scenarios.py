@@ -6,8 +6,8 @@ import pytest
 
 from kernel_model.kernel_error import KernelError
 from procsim.options import MountOptions
-from procsim.simulation import Simulation
-from procsim.scenarios import host_text, substitute_variables
+from procsim.simulator.simulation import Simulation
+from procsim.simulator.scenarios import host_text, substitute_variables
 
 VARS = {"init": "1", "web": "7"}
 

@@ -15,7 +15,7 @@ import errno
 import os
 from pathlib import Path
 
-from .safe_files import OPEN_DIRECTORY, write_file_in
+from ..safe_files import OPEN_DIRECTORY, write_file_in
 
 SKIP_AT_ROOT = {"sim", "self"}
 ERRORS = ".procsim-snapshot-errors"

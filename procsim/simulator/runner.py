@@ -29,7 +29,7 @@ from kernel_model import Kernel, KernelError, KernelEvent
 
 from .program_context import Program, ProgramContext, ProgramExit
 
-log = logging.getLogger("procsim.runner")
+log = logging.getLogger("procsim.simulator.runner")
 NS = 1_000_000_000
 #: Real seconds a program may run before it awaits its context.  A program that never awaits
 #: (`while True: pass`) would hold the loop that serves every reader; past this it is killed.

@@ -146,7 +146,7 @@ def daemon_lock(mountpoint: str) -> int | None:
     """An fd of the lock file that `procsim mount` made for `mountpoint` (its daemon holds an flock
     on it for as long as it lives), or None if there is none: found from the mountpoint alone,
     without asking any other daemon anything."""
-    from .safe_files import log_name, private_directory, usual_log_directory
+    from ..safe_files import log_name, private_directory, usual_log_directory
 
     try:
         directory = private_directory(str(usual_log_directory()))

@@ -11,7 +11,7 @@ import json
 import os
 from typing import Any
 
-from . import dot_graphs
+from .. import dot_graphs
 
 FORMATS = ("svg", "png", "pdf", "dot")
 

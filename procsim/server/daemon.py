@@ -27,13 +27,13 @@ from kernel_model import KernelError
 from procfs.component import GlobalFile
 from procfs.sim_backend import ActionFile, TraceFile
 
-from .options import MountOptions, add_simulation_arguments, options_from
-from .simulation import Simulation, tune_gc_for_a_large_heap
+from ..options import MountOptions, add_simulation_arguments, options_from
+from ..simulator.simulation import Simulation, tune_gc_for_a_large_heap
 
 if TYPE_CHECKING:
     from procfs.fuse_adapter import ProcFSOperations
 
-log = logging.getLogger("procsim.daemon")
+log = logging.getLogger("procsim.server.daemon")
 
 
 def serve(options: MountOptions) -> int:
@@ -102,7 +102,7 @@ class Served:
 
 def start_guardian(mountpoint: str) -> None:
     """A process of its own that unmounts this mount if the daemon dies without doing so
-    (procsim/guardian.py says why libfuse's auto_unmount is not enough). It learns of the death
+    (procsim/server/guardian.py says why libfuse's auto_unmount is not enough). It learns of the death
     through a pipe whose write end only this process holds."""
     from .guardian import mount_id
 
@@ -113,7 +113,7 @@ def start_guardian(mountpoint: str) -> None:
         return
     read_end, write_end = os.pipe()
     os.set_inheritable(write_end, False)
-    subprocess.Popen([sys.executable, "-m", "procsim.guardian", path, identity, str(read_end)],
+    subprocess.Popen([sys.executable, "-m", "procsim.server.guardian", path, identity, str(read_end)],
                      pass_fds=[read_end], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                      stderr=subprocess.DEVNULL, start_new_session=True, cwd="/")
     os.close(read_end)
@@ -191,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
 def exit_past_abandoned_programs(code: int) -> None:
     """A program the watchdog abandoned would run again when its greenlet is freed at exit (and
     spin, swallowing that too): the process ends here instead, once its output is out."""
-    from .runner import SimulationRunner
+    from ..simulator.runner import SimulationRunner
 
     if SimulationRunner.abandoned_anywhere():
         sys.stdout.flush()

@@ -18,16 +18,17 @@ from procfs.component import GlobalDirectory, GlobalFile
 from procfs.registry import ProcFSComponentRegistry, ReaderHooks
 from procfs.sim_backend import LiveFile, SwitchFile, build_sim_directory
 
-from . import dot_graphs, forensics
+from .. import dot_graphs
+from . import forensics
 from .bugs import BUGS, BugSwitches
 from .commands import CommandInterpreter, parse_size
 from .event_log import EventLog, RecordError, RecordFull, read_record
-from .options import MountOptions
+from ..options import MountOptions
 from .programs import BUILTIN_PROGRAMS
 from .runner import SimulationRunner
 from .scenarios import Scenario, load_scenario, run_scenario
 
-log = logging.getLogger("procsim.simulation")
+log = logging.getLogger("procsim.simulator.simulation")
 
 
 class Simulation:

@@ -38,7 +38,7 @@ from typing import Any, Callable, Iterable
 
 from .mount_client import run_ctl
 from .namespace import reader_argv
-from .options import MountOptions, options_from
+from ..options import MountOptions, options_from
 from .terminal_text import visible
 from .testing import MountedSystem
 
