@@ -11,6 +11,7 @@ orphaned, for as long as someone holds it.
 """
 from __future__ import annotations
 
+import enum
 import errno
 import json
 import os
@@ -112,6 +113,16 @@ REG = stat.S_IFREG
 LNK = stat.S_IFLNK
 
 
+class NameLifetime(enum.Enum):
+    """How long the kernel may trust a node's name and attributes (the adapter turns these into
+    FUSE timeouts)."""
+
+    FIXED = "fixed"          # until procsim takes it back (a root file, an entry of a live /PID)
+    PID = "pid"              # a /PID in the root: trusted for a short while, taken back at unlink
+    GENERATED = "generated"  # rebuilt at every lookup (fd/3, task/5): never trusted
+    DEAD = "dead"            # below a process that is gone: nothing keeps it, never trusted
+
+
 class Node:
     """Base of everything the adapter can resolve a path to."""
 
@@ -145,13 +156,31 @@ class Node:
     def check_open(self, caller: Caller) -> str | None:
         """Raise the errno an open for reading answers, for a file whose content is generated
         later, at the first read (Linux's process files).  Returns what the open pins, if any
-        (process_backend's PIN_MEMORY, PIN_NAMESPACE)."""
+        (personality.PIN_MEMORY, PIN_NAMESPACE)."""
         self.read(caller)
         return None
+
+    def open_for_reading(self, caller: Caller) -> tuple[bytes | None, str | None]:
+        """What an open for reading hands its handle: the content (None: made at the first read)
+        and what the open pinned.  Most files are made at open."""
+        return self.read(caller), None
 
     def reread(self, caller: Caller) -> bytes:
         """The content for a read of a handle opened earlier (the process may be gone since)."""
         return self.read(caller)
+
+    def refresh(self, caller: Caller, content: bytes | None, pin: str | None) -> bytes:
+        """The content of a handle read again from offset 0 (`content` is what it had, `pin` what
+        its open pinned); a process file answers as its personality says once the process is gone."""
+        return self.reread(caller)
+
+    def name_lifetime(self) -> NameLifetime:
+        return NameLifetime.FIXED
+
+    def absence_is_stable(self) -> bool:
+        """Whether a name this directory lacks stays absent until procsim says otherwise (the
+        kernel may then remember the absence)."""
+        return False
 
     def readlink(self, caller: Caller) -> str:
         raise ProcFSError(errno.EINVAL)

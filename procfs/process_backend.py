@@ -11,9 +11,8 @@ from kernel_model import Process
 
 from . import process_environment as environment
 from .component import DIR, LNK, REG, ProcFSError
-from .personality import LINUX, PERSONALITIES, SERENITY
-from .process_directory import (PIN_MEMORY, PIN_NAMESPACE, FileSpec, ProcessDirectory, ProcessEntry,
-                                belongs_to_a_dead_process, entry_of)
+from .personality import PIN_MEMORY, PIN_NAMESPACE, Personality
+from .process_directory import FileSpec, ProcessDirectory, ProcessEntry
 from .process_subdirectories import (FdDirectory, FdInfoDirectory, NamespaceDirectory, StacksDirectory,
                                      TaskDirectory)
 from .process_view import CLK_TCK, ProcessView
@@ -86,10 +85,9 @@ for _spec in _LINUX_ENTRIES:
 LINUX_SPECS = {**SERENITY_SPECS, **{s.name: s for s in _LINUX_ENTRIES}}
 
 
-def specs_for(personality: str) -> dict[str, FileSpec]:
+def specs_for(personality: Personality) -> dict[str, FileSpec]:
     """The entries of `/PID/` under `personality`."""
-    return LINUX_SPECS if personality == LINUX else SERENITY_SPECS
+    return LINUX_SPECS if personality.linux_files else SERENITY_SPECS
 
 
-__all__ = ["CLK_TCK", "FileSpec", "LINUX", "PERSONALITIES", "PIN_MEMORY", "PIN_NAMESPACE", "ProcessDirectory",
-           "ProcessEntry", "ProcessView", "SERENITY", "belongs_to_a_dead_process", "entry_of", "specs_for"]
+__all__ = ["CLK_TCK", "FileSpec", "ProcessDirectory", "ProcessEntry", "ProcessView", "specs_for"]

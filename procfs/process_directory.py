@@ -25,43 +25,48 @@ from kernel_model.object_registry import ObjectRegistry
 from kernel_model.ref_counted import RefPtr, adopt_ref
 from kernel_model.weak_ptr import WeakPtr
 
-from .component import DIR, Caller, Component, Node, ProcFSError
-from .personality import LINUX, SERENITY
+from .component import DIR, Caller, Component, NameLifetime, Node, ProcFSError
+from .personality import PIN_MEMORY, PIN_NAMESPACE, REAPED, RUNNING, ZOMBIE, Personality
 from .process_view import ProcessView
 
-PIN_MEMORY = "memory"
 
-PIN_NAMESPACE = "namespace"
-
-
-def dump_owner(directory: "ProcessDirectory", mode: int) -> tuple[int, int]:
-    """Who owns an entry below /PID.  Linux (task_dump_owner in fs/proc/base.c): a process
-    without an address space -- a zombie -- has its entries owned by root, except the
-    world-readable directories (0555), which keep showing the process's owner."""
+def dump_owner(directory: "ProcessDirectory", mode: int, entry: str = "") -> tuple[int, int]:
+    """Who owns `entry` below /PID: as the personality says for the process's state."""
     process = directory.process
-    keeps_owner = mode == (DIR | 0o555)
     if process is None:
-        # Reaped: Linux's 0555 subdirectories (task/, fdinfo/) have no getattr of their own and
-        # keep the owner their inode was given; everything else reads as root.
-        return directory.owner_when_alive if keeps_owner and directory.personality == LINUX else (0, 0)
-    if directory.personality == LINUX and process.state != ProcessState.RUNNING and not keeps_owner:
-        return 0, 0
-    return process.euid, process.egid
+        state, owner = REAPED, (0, 0)
+    else:
+        state = RUNNING if process.state == ProcessState.RUNNING else ZOMBIE
+        owner = (process.euid, process.egid)
+    return directory.personality.owner(state, owner, directory.owner_when_alive, entry, mode == (DIR | 0o555))
 
-def entry_of(node: Node) -> "ProcessEntry | None":
-    """The per-process entry a node belongs to (itself, or the fd/ task/ directory of a leaf)."""
-    if isinstance(node, ProcessEntry):
-        return node
-    if isinstance(node, GeneratedEntry):
-        return node.owner_entry
-    return None
 
-def belongs_to_a_dead_process(node: Node) -> bool:
-    """A PID directory whose process is gone, or anything below one."""
-    if isinstance(node, ProcessDirectory):
-        return node.process is None
-    entry = entry_of(node)
-    return entry is not None and entry.is_gone()
+class ProcessFile(Node):
+    """What every node below /PID shares: opening and rereading a process file, and how long
+    the kernel may trust its name, as the personality says once the process is gone."""
+
+    personality: Personality
+
+    def is_gone(self) -> bool:
+        raise NotImplementedError
+
+    def open_for_reading(self, caller: Caller) -> tuple[bytes | None, str | None]:
+        if not self.personality.content_at_first_read:
+            return self.read(caller), None
+        pin = self.check_open(caller)  # permission and existence now, the content at the first read
+        return (self.read(caller) if pin == PIN_NAMESPACE else None), pin
+
+    def refresh(self, caller: Caller, content: bytes | None, pin: str | None) -> bytes:
+        """Linux's seq_file builds a process file at the first read (opened while running, first
+        read as a zombie: `Z`) and again whenever a read starts at 0 (a reaped process: ESRCH,
+        unless the open pinned what the file shows); SerenityOS builds it at open and refreshes on
+        a seek to 0 (`did_seek`), and when that fails it only logs and keeps the old buffer."""
+        try:
+            return self.reread(caller)
+        except ProcFSError:
+            if not self.personality.keeps_old_content(pin, content is not None):
+                raise
+            return b"" if pin == PIN_MEMORY else (content or b"")  # a pinned address space is empty now
 
 Content = Callable[[ProcessView], bytes]
 
@@ -96,7 +101,7 @@ class ProcessDirectory(Component):
 
     file_type = DIR
 
-    def __init__(self, registry: ObjectRegistry, process_ref: RefPtr[Process], personality: str,
+    def __init__(self, registry: ObjectRegistry, process_ref: RefPtr[Process], personality: Personality,
                  kernel: Kernel | None, specs: dict[str, FileSpec], strong_backrefs: bool = False) -> None:
         process = process_ref.get()
         super().__init__(registry, str(process.pid))
@@ -108,7 +113,7 @@ class ProcessDirectory(Component):
         self.strong_backrefs = strong_backrefs  # the bug of 2021-06-12..07-01 (sim/bugs switch)
         self._specs = specs  # its entries (process_backend.specs_for the personality)
         self.children: dict[str, RefPtr[ProcessEntry]] = {}
-        self.permissions = 0o500 if personality == SERENITY else 0o555
+        self.permissions = personality.pid_directory_permissions
         self.host_pid: int | None = None  # a host caller's own view: the PID its files are read at
 
     def describe(self) -> str:
@@ -142,18 +147,30 @@ class ProcessDirectory(Component):
         return entry
 
     def lookup(self, name: str, caller: Caller) -> Node:
-        if self.process is None and self.personality == LINUX:
-            raise ProcFSError(errno.ESRCH, "process is gone")  # proc_pid_permission, any name
+        if self.process is None:
+            self.personality.check_dead_directory("lookup")
         return self.child(name)
 
     def check_open_directory(self) -> None:
-        if self.process is None and self.personality == LINUX:
-            raise ProcFSError(errno.ESRCH, "process is gone")  # opendir(".") in a dead cwd
+        if self.process is None:
+            self.personality.check_dead_directory("opendir")  # opendir(".") in a dead cwd
 
     def list(self, caller: Caller) -> Iterable[tuple[str, int]]:
-        if self.process is None and self.personality == LINUX:
-            raise ProcFSError(errno.ENOENT, "process is gone")
+        if self.process is None:
+            self.personality.check_dead_directory("list")
         return [(name, spec.file_type | spec.permissions) for name, spec in self.specs().items()]
+
+    def name_lifetime(self) -> NameLifetime:
+        if self.process is None:
+            return NameLifetime.DEAD  # nothing keeps an orphan's names: it is freed at last use
+        if self.kernel is None:
+            return NameLifetime.GENERATED  # the caller's own host view
+        return NameLifetime.PID
+
+    def absence_is_stable(self) -> bool:
+        """A live PID directory has a fixed set of names: a name it lacks (`ctty`, which ps asks
+        for every process) stays absent until the directory is unlinked, when it is taken back."""
+        return self.kernel is not None and self.process is not None
 
     def prepare_for_deletion(self) -> None:
         for ref in self.children.values():
@@ -170,7 +187,7 @@ class ProcessDirectory(Component):
             self.process_ref.release()
             self.process_ref = None
 
-class ProcessEntry(Component):
+class ProcessEntry(ProcessFile, Component):
     """A file or link below `/PID/`; reaches its directory through a WeakPtr (seed 6b)."""
 
     def __init__(self, registry: ObjectRegistry, directory: ProcessDirectory, spec: FileSpec) -> None:
@@ -212,13 +229,14 @@ class ProcessEntry(Component):
         directory = self.directory()
         if directory is None:
             return 0, 0
-        if self.spec.name in ("fd", "stacks") and self.personality == SERENITY:
-            return 0, 0
-        return dump_owner(directory, self.mode)
+        return dump_owner(directory, self.mode, self.spec.name)
 
     def is_gone(self) -> bool:
         directory = self.directory()
         return directory is None or directory.process is None
+
+    def name_lifetime(self) -> NameLifetime:
+        return NameLifetime.DEAD if self.is_gone() else NameLifetime.FIXED
 
     def check_ptrace_read(self, caller: Caller) -> None:
         if self.spec.ptrace_read:
@@ -226,11 +244,10 @@ class ProcessEntry(Component):
 
     def require_trace(self, caller: Caller) -> None:
         """EACCES unless the caller could ptrace the process (Linux only; root may always)."""
-        if self.personality == LINUX and caller.uid != 0:
-            directory = self.directory()
-            process = directory.process if directory is not None else None
-            if process is not None and caller.uid != process.uid:
-                raise ProcFSError(errno.EACCES, "not permitted to trace this process")
+        directory = self.directory()
+        process = directory.process if directory is not None else None
+        if not self.personality.may_read_traced(caller.uid, None if process is None else process.uid):
+            raise ProcFSError(errno.EACCES, "not permitted to trace this process")
 
     def read(self, caller: Caller) -> bytes:
         if self.spec.content is None:
@@ -266,9 +283,7 @@ class ProcessEntry(Component):
         try:
             process = self.process()
         except ProcFSError:
-            if self.personality == SERENITY:
-                raise ProcFSError(errno.EFAULT, "link generator failed: process is gone") from None
-            raise
+            raise self.personality.dead_link_error() from None
         if process.state != ProcessState.RUNNING:
             raise ProcFSError(errno.ENOENT, "zombie")
         return self.spec.target(process)
@@ -297,9 +312,7 @@ class ProcessSubdirectory(ProcessEntry):
         try:
             process = self.process()
         except ProcFSError:
-            if self.personality == LINUX:
-                raise ProcFSError(errno.ENOENT, "process is gone") from None  # proc_pident_readdir
-            raise
+            raise ProcFSError(self.personality.dead_subdirectory_listing_errno(), "process is gone") from None
         with self.kernel.lock if self.kernel is not None else _NO_LOCK:
             return [(name, self.entry(process, name).mode) for name in self.names(process)]
 
@@ -313,7 +326,7 @@ class ProcessSubdirectory(ProcessEntry):
                 raise ProcFSError(errno.ENOENT)
             return self.entry(process, name)
 
-class GeneratedEntry(Node):
+class GeneratedEntry(ProcessFile, Node):
     """A generated entry inside fd/, stacks/, ns/ or task/ (no identity of its own)."""
 
     generated = True
@@ -329,6 +342,16 @@ class GeneratedEntry(Node):
         self._target = target
         self._children = children if children is not None else {}
         self.ptrace_read = ptrace_read
+
+    @property
+    def personality(self) -> Personality:  # type: ignore[override]
+        return self.owner_entry.personality
+
+    def is_gone(self) -> bool:
+        return self.owner_entry.is_gone()
+
+    def name_lifetime(self) -> NameLifetime:
+        return NameLifetime.DEAD if self.is_gone() else NameLifetime.GENERATED
 
     def children(self) -> dict[str, Node]:
         return self._children() if callable(self._children) else self._children

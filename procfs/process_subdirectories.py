@@ -11,23 +11,19 @@ from kernel_model import Process, ProcessState
 
 from . import process_environment as environment
 from .component import DIR, LNK, REG, Caller, Node, ProcFSError
-from .personality import LINUX, SERENITY
 from .process_directory import FileSpec, GeneratedEntry, ProcessEntry, ProcessSubdirectory, Target
 from .process_view import ProcessView
 
 class FdDirectory(ProcessSubdirectory):
     def check_attributes(self) -> None:
-        if self.personality == LINUX and self.is_gone():
-            raise ProcFSError(errno.ENOENT, "process is gone")  # fstat: st_size counts the fds (6.2+)
+        if self.is_gone():
+            self.personality.check_dead_fd_directory_stat()
     def names(self, process: Process) -> list[str]:
         return [str(fd) for fd in sorted(process.fds)]
 
     def entry(self, process: Process, name: str) -> Node:
         description = process.fds[int(name)].description
-        if self.personality == SERENITY:
-            mode = 0o700
-        else:  # Linux (proc_fd_instantiate): r-x for reading, -wx for writing, rwx for both
-            mode = (0o500 if description.readable else 0) | (0o300 if description.writable else 0)
+        mode = self.personality.fd_link_mode(description.readable, description.writable)
         return GeneratedEntry(self, LNK, mode, target=description.absolute_path)
 
 class FdInfoDirectory(FdDirectory):

@@ -19,10 +19,10 @@ from kernel_model.object_registry import ObjectRegistry
 from kernel_model.ref_counted import RefPtr, adopt_ref
 from kernel_model.weak_ptr import WeakPtr
 
-from .component import Caller, GlobalDirectory, Node, ProcFSError
+from .component import DIR, Caller, GlobalDirectory, Node, ProcFSError
 from .global_backend import GlobalBackend
 from .host_caller import host_cmdline, host_identity, host_process_facts, own_view
-from .personality import LINUX, PERSONALITIES, SERENITY
+from .personality import SERENITY, Personality, personality_named
 from .process_backend import ProcessDirectory, specs_for
 
 
@@ -53,11 +53,10 @@ class ReaderHooks:
 
 
 class ProcFSComponentRegistry:
-    def __init__(self, kernel: Kernel, personality: str = SERENITY, hooks: ReaderHooks = ReaderHooks()) -> None:
-        if personality not in PERSONALITIES:
-            raise ValueError(f"personality must be one of {PERSONALITIES}")
+    def __init__(self, kernel: Kernel, personality: str | Personality = SERENITY,
+                 hooks: ReaderHooks = ReaderHooks()) -> None:
         self.kernel = kernel
-        self.personality = personality
+        self.personality = personality_named(personality)
         self.directories: dict[int, RefPtr[ProcessDirectory]] = {}
         self.orphans: dict[int, WeakPtr[ProcessDirectory]] = {}
         # Bug switches (sim/bugs/): reproduce what SerenityOS fixed in 3344f91fc49 and bee75c1f242.
@@ -73,11 +72,11 @@ class ProcFSComponentRegistry:
         # The callers' own views by host PID, with what tells that process from a later one.
         self._host_dirs: OrderedDict[int, tuple[int | None, RefPtr[ProcessDirectory]]] = OrderedDict()
         self._host_registry = ObjectRegistry()  # host-caller views are not kernel objects
-        self.root = RootDirectory(self, GlobalBackend(kernel, personality == LINUX).entries(self._self_target))
+        self.root = RootDirectory(self, GlobalBackend(kernel, self.personality.linux_files).entries(self._self_target))
         with kernel.lock:
             kernel.add_observer(self)
             for process in kernel.processes.values():
-                if process.is_alive or personality == LINUX:
+                if process.is_alive or self.personality.zombie_keeps_directory:
                     self.on_process_registered(process)
 
     def _self_target(self, caller: Caller) -> str:
@@ -127,7 +126,7 @@ class ProcFSComponentRegistry:
                 directory.child(name)
 
     def on_process_finalized(self, process: Process) -> None:
-        if self.personality == SERENITY:
+        if not self.personality.zombie_keeps_directory:
             self.unregister(process.pid)
         elif self._changed is not None:
             ref = self.directories.get(process.pid)
@@ -226,7 +225,7 @@ class RootDirectory(GlobalDirectory):
         entries = [(name, child.mode) for name, child in self.children.items()]
         with self.registry.kernel.lock:
             pids = list(self.registry.directories)
-        mode = 0o040500 if self.registry.personality == SERENITY else 0o040555
+        mode = DIR | self.registry.personality.pid_directory_permissions
         entries.extend((str(pid), mode) for pid in pids)
         return entries
 

@@ -138,7 +138,7 @@ def test_modes_and_owners_follow_the_personality(system):
     kernel, registry, pids = system
     directory = registry.root.lookup(str(pids["shell"]), ROOT)
     assert directory.owner() == (100, 100)
-    expected = 0o500 if registry.personality == "serenity" else 0o555
+    expected = 0o500 if registry.personality.name == "serenity" else 0o555
     assert stat.S_IMODE(directory.mode) == expected and stat.S_ISDIR(directory.mode)
     assert stat.S_IMODE(directory.lookup("vm", ROOT).mode) == 0o400
     assert stat.S_IMODE(directory.lookup("stat", ROOT).mode) == 0o444
@@ -148,7 +148,7 @@ def test_modes_and_owners_follow_the_personality(system):
 
 def test_zombie_directory_depends_on_the_personality(system):
     _, registry, pids = system
-    if registry.personality == "serenity":
+    if registry.personality.name == "serenity":
         with pytest.raises(ProcFSError) as e:
             registry.root.lookup(str(pids["zombie"]), ROOT)
         assert e.value.errno == errno.ENOENT
@@ -215,7 +215,7 @@ def test_io_and_fdinfo(system):
     io = dict(line.split(": ") for line in read(registry, f"/{shell}/io").splitlines())
     assert list(io) == ["rchar", "wchar", "syscr", "syscw", "read_bytes", "write_bytes", "cancelled_write_bytes"]
     assert read(registry, f"/{shell}/fdinfo/0").startswith("pos:\t0\nflags:\t0100002\n")  # the tty, read-write
-    if registry.personality == "linux":  # serenity: a zombie has no directory
+    if registry.personality.name == "linux":  # serenity: a zombie has no directory
         assert read(registry, f"/{pids['zombie']}/smaps") == ""  # a zombie's smaps reads as empty
         assert read(registry, f"/{pids['zombie']}/io").startswith("rchar: ")
 
@@ -231,7 +231,7 @@ def test_stat_tells_daemons_from_terminal_sessions(system):
 def test_the_linux_machine_files_parse(system):
     kernel, registry, _ = system
     interrupts = read(registry, "/interrupts")
-    if registry.personality == "serenity":
+    if registry.personality.name == "serenity":
         assert json.loads(interrupts)[0]["purpose"] == "IDE"
     else:
         header, *rows = interrupts.splitlines()
@@ -253,7 +253,7 @@ def test_the_linux_machine_files_parse(system):
 def test_serenity_machine_entries_follow_serenityos(system):
     kernel, registry, pids = system
     names = dict(registry.root.list(ROOT))
-    if registry.personality == "linux":
+    if registry.personality.name == "linux":
         assert "pci" not in names and read(registry, "/net/dev").splitlines()[2].split()[0] == "lo:"
         return
     assert {"pci", "modules", "profile", "kernel_base", "net"} <= set(names)
@@ -295,7 +295,7 @@ def test_fd_links_carry_the_descriptors_access(system):
     shell = pids["shell"]
     fd = kernel.open(shell, "/usr/lib/libc.so")
     modes = {name: stat.S_IMODE(mode) for name, mode in registry.root.lookup(str(shell), ROOT).lookup("fd", ROOT).list(ROOT)}
-    if registry.personality == "linux":
+    if registry.personality.name == "linux":
         assert (modes["0"], modes[str(fd)]) == (0o700, 0o500)   # the tty is read-write; the library read-only
     else:
         assert set(modes.values()) == {0o700}
