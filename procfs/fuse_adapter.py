@@ -9,13 +9,11 @@ Choices:
 - every regular file is opened with `direct_io` and reports st_size 0; its content is generated
   at open and served from that snapshot (seq_file-like, no torn reads); a read from offset 0
   again regenerates it, as both kernels do;
-- the kernel caches names and attributes (`timeouts`), and procsim takes stale ones back
-  *synchronously*: when a PID directory leaves the root, the request (a ctl write, a race
-  trigger) or simulation step that caused it completes only after the kernel has dropped its
-  entries (`drop_stale`).  The kernel takes the parent directory's lock exclusively to drop an entry,
-  and holds it shared across a LOOKUP or READDIR, so an invalidation is never awaited inside a
-  READDIR of the same directory: a directory with a pending `after readdir` trigger is served
-  uncached instead (`Registry.watched_listings`);
+- the kernel caches names and attributes for as long as each node's `name_lifetime` allows
+  (`_timeouts`), and procsim takes stale ones back (fuse_name_cache.py); a directory with a
+  pending `after readdir` trigger is served uncached (`Registry.watched_listings`);
+- what an open hands its handle, and what a reread answers once the process is gone, is the
+  node's to say (`open_for_reading`, `refresh`: the personality's rules);
 - an open handle takes a named strong reference ("open handle 7 on /42"), which the lifetime
   inspector shows as "open handle on /42 held by host process 1234 (bash)".
 """
@@ -26,7 +24,6 @@ import functools
 from collections import Counter
 import itertools
 import logging
-import math
 import os
 import time
 from dataclasses import dataclass
@@ -37,12 +34,10 @@ import trio
 
 from kernel_model.ref_counted import RefPtr
 
-from .component import DIR, LNK, Caller, Component, LazyCaller, Node, ProcFSError
+from .component import DIR, LNK, Caller, Component, LazyCaller, NameLifetime, Node, ProcFSError
+from .fuse_name_cache import NameCache
 from .host_caller import CallerResolver
 from .inode_table import ROOT_INODE, InodeEntry, InodeTable
-from .personality import LINUX
-from .process_directory import (PIN_MEMORY, PIN_NAMESPACE, ProcessDirectory, belongs_to_a_dead_process,
-                                entry_of)
 from .registry import ProcFSComponentRegistry
 from .request_trace import RequestTrace
 
@@ -56,8 +51,6 @@ UNCACHED = 0.0
 LEAF_ATTRIBUTES = 1.0
 #: The longest a write that goes in steps (a ctl `tick`) holds the loop before readers are answered.
 STEP_SLICE = 0.02
-#: When names handed out in a dead directory are taken back once more (seconds after the first).
-RETAKE_AFTER = (0.1, 1.0)
 #: Absent names remembered per live /PID (ps asks each for `ctty`); past that, an absent name is
 #: answered uncached, so that a reader asking for random names does not grow the daemon.
 MAX_ABSENT = 16
@@ -66,14 +59,9 @@ MAX_ABSENT = 16
 #: into a buffer that faults slowly), so a reap never waits for the drop longer than the name
 #: would live anyway: whatever a reader does, the name is exact once the reap returns.
 PID_NAME_TTL = 2.0
-#: How long a take-back that no exactness depends on (the names below a dead /PID, which answer
-#: alike cached or not) is awaited before the request goes on; it completes in the background.
-TAKE_BACK_WAIT = 0.1
 #: A listing whose entries went out this long ago, with no sign since that its reader came back
 #: from getdents(2), may be stalled with its directory's lock held (see `_stalled`).
 STALL_SUSPECT = 0.05
-#: How long a reset (`replace_tree`) waits for the kernel to drop the old tree's names.
-RESET_WAIT = 5.0
 
 
 def mount_options(allow_other: bool = False) -> set[str]:
@@ -132,32 +120,22 @@ class ProcFSOperations(pyfuse3.Operations):
     def __init__(self, registry: ProcFSComponentRegistry) -> None:
         super().__init__()
         self.registry = registry
-        self.personality = registry.personality
         self.inodes = InodeTable(registry.root)
         registry.name_holders_with(self.describe_holder)
         registry.track_changes()  # the registry queues what changed for `drop_stale`
         self._resolver = CallerResolver()
         self.trace = RequestTrace(self._resolver.process_of)  # sim/trace: one reader's requests
-        self._replaced: list[tuple[int, str | None]] = []  # names of a tree replaced by a reset
         self._handles: dict[int, Handle] = {}
         self._numbers = itertools.count(1)
-        self._uncached_paths: frozenset[str] = frozenset()  # listings whose names were taken back
         self.logged_bugs: set[str] = set()
         self.requests: Counter[str] = Counter()  # FUSE requests answered, by kind (sim/requests)
-        self.invalidations = 0  # entries and inodes the kernel was told to drop (for the bench)
-        # Names handed out inside a dead directory, to take back once the request is answered
-        # (see `drop_later`): nothing else would ever make the kernel let go of them.
-        self._later: list[tuple[int, str | None]] = []
-        self._later_added: trio.Event | None = None
-        self._locked_by_request: Counter[int] = Counter()  # directories the kernel holds locked for a request we are in
         self._writing = trio.Lock()  # writes that go in steps run one at a time
-        # One thread tells the kernel to drop names, one batch after the other: a batch stuck on
-        # a directory's lock holds up the next ones, never the loop (see `_take_back`).
-        self._notifier = trio.CapacityLimiter(1)
-        self._held_up_logged = False
         # Directory handles whose last reply carried entries, by the thread that opened them: the
         # kernel may still be copying those entries to the reader, with the directory's lock held.
         self._listed: dict[int, set[int]] = {}
+        self.names = NameCache(self.inodes, registry, lambda: self._stalled() if self._listed else set())
+        self.drop_stale = self.names.drop_stale  # the daemon's: after each simulation step
+        self.drop_later = self.names.drop_later  # a task of the daemon's loop
 
     # -- plumbing --------------------------------------------------------------------------------
     def caller(self, ctx: pyfuse3.RequestContext) -> Caller:
@@ -206,11 +184,12 @@ class ProcFSOperations(pyfuse3.Operations):
         parent = self.inodes.get(entry.parent)
         if parent is not None and self.registry.listing_watched(parent.path):
             return UNCACHED, UNCACHED
-        if belongs_to_a_dead_process(node):
-            return UNCACHED, UNCACHED  # nothing keeps an orphan's names: it is freed at last use
-        if node.generated or (isinstance(node, ProcessDirectory) and node.kernel is None):
-            return UNCACHED, LEAF_ATTRIBUTES  # fd/N, task/N; the caller's own host directory
-        if isinstance(node, ProcessDirectory) and entry.parent == ROOT_INODE:
+        lifetime = node.name_lifetime()
+        if lifetime is NameLifetime.DEAD:
+            return UNCACHED, UNCACHED
+        if lifetime is NameLifetime.GENERATED or node.generated:
+            return UNCACHED, LEAF_ATTRIBUTES
+        if lifetime is NameLifetime.PID:
             # while a take-back is held up, new names are not cached at all: the next reap then
             # waits for none of them
             return (UNCACHED if self._held_up() else PID_NAME_TTL), CACHED
@@ -219,7 +198,7 @@ class ProcFSOperations(pyfuse3.Operations):
     def _held_up(self) -> bool:
         """A take-back is in flight, or a root listing may be stalled: the next reap could not
         drop a name now, so names handed out meanwhile are not cached."""
-        return bool(self._notifier.borrowed_tokens) or (bool(self._listed) and ROOT_INODE in self._stalled())
+        return self.names.in_flight() or (bool(self._listed) and ROOT_INODE in self._stalled())
 
     def _granted(self, entry: InodeEntry, attributes: pyfuse3.EntryAttributes) -> pyfuse3.EntryAttributes:
         """The kernel was handed `entry`'s name: remember until when it may trust it."""
@@ -269,7 +248,7 @@ class ProcFSOperations(pyfuse3.Operations):
         """`sim/requests`: what the kernel asked since the mount, by kind (a noise-free cost)."""
         total = sum(self.requests.values())
         rows = [f"{kind} {count}" for kind, count in sorted(self.requests.items())]
-        return "\n".join([f"total {total}", *rows, f"invalidations {self.invalidations}",
+        return "\n".join([f"total {total}", *rows, f"invalidations {self.names.invalidations}",
                           f"stalled-listings {len(self._stalled())}"]) + "\n"
 
     def describe_holder(self, holder: str) -> str:
@@ -286,157 +265,11 @@ class ProcFSOperations(pyfuse3.Operations):
         given is taken back by the request that asked for the reset (`drop_stale`), so the next
         reader starts from a cold cache, as on a fresh mount.  Inodes the kernel still holds keep
         their old nodes until it forgets them; no number is ever reused."""
-        for entry in self.inodes.directories():
-            self._replaced += [(entry.ino, name) for name in entry.children]
-            self._replaced += [(entry.ino, name) for name in entry.absent]
-            entry.absent.clear()
-        self._replaced += [(entry.ino, None) for entry in self.inodes.directories()]
+        self.names.replace(registry)
         self.inodes.replace_root(registry.root)
         self.registry = registry
-        self.personality = registry.personality
         registry.name_holders_with(self.describe_holder)
         registry.track_changes()
-        self._uncached_paths = frozenset()
-
-    # -- taking stale names back -----------------------------------------------------------------
-    def _stale(self) -> tuple[list[tuple[int, str | None]], float]:
-        """What the kernel must drop now: (parent, name) for names of directories that left the
-        root and of their entries, (inode, None) for attributes (the owner of an orphan, or of a
-        Linux zombie's files, reads as root); and until when the kernel may still trust one of
-        those directories' names if it is not dropped."""
-        changed = self.registry.take_changes()
-        exact_by = 0.0
-        if not changed:
-            return [], exact_by
-        stale: list[tuple[int, str | None]] = []
-        for directory, unlinked in changed:
-            entry = self.inodes.inode_of(directory)
-            if entry is None:
-                continue  # the kernel never saw it
-            for child in self.inodes.children(entry):
-                if unlinked:
-                    stale.append((entry.ino, child.name))
-                stale.append((child.ino, None))
-            if unlinked:
-                stale += [(entry.ino, name) for name in entry.absent]
-                entry.absent.clear()
-            if unlinked:
-                stale.append((entry.parent, entry.name))
-                exact_by = max(exact_by, entry.name_expires)
-            stale.append((entry.ino, None))
-        return stale, exact_by
-
-    async def drop_stale(self) -> None:
-        """Make the kernel drop what the last change made stale, and wait until it has.
-
-        Never a name in a directory whose READDIR handler is waiting here (a trigger fired inside
-        it): the kernel holds that directory's lock until the READDIR is answered, so waiting
-        would deadlock -- for two listings that trigger each other, too.  Such names are dropped
-        by the background task once the listing is answered; a watched directory's names were
-        served uncached meanwhile."""
-        stale: list[tuple[int, str | None]] = []
-        later: list[tuple[int, str | None]] = []
-        changed, exact_by = self._stale()
-        stalled = self._stalled() if self._listed else set()
-        expiring = False
-        for ino, name in changed:
-            if name is not None and ino in stalled:
-                expiring = True  # left to expire, never queued behind a stalled listing
-                continue
-            (later if name is not None and self._locked_by_request[ino] else stale).append((ino, name))
-        self._take_back_later(later)
-        if stale:
-            await self._take_back(stale, until=max(exact_by, trio.current_time() + TAKE_BACK_WAIT))
-        if expiring:
-            await trio.sleep_until(exact_by)  # the kernel trusts none of those names by then
-
-    async def finish_replace(self) -> bool:
-        """Take back every name of the tree `replace_tree` replaced; True once the kernel dropped
-        them all (False if a reader held a directory for RESET_WAIT seconds)."""
-        batch, self._replaced = self._replaced, []
-        return await self._take_back(batch, until=trio.current_time() + RESET_WAIT) if batch else True
-
-    async def _take_back(self, batch: list[tuple[int, str | None]], until: float = math.inf) -> bool:
-        """Tell the kernel to drop `batch`, and wait until it has -- or until `until`.
-
-        The kernel drops a name with its directory's lock held exclusively; a reader holds it
-        shared for as long as its listing takes, and a listing into a buffer that faults slowly
-        takes as long as the reader likes.  Past `until` the request goes on: the names whose
-        exactness matters (a reaped /PID) are no longer trusted by the kernel by then (their
-        entry timeout ran out: see `_granted`), and the thread, left to finish, drops the batch
-        once the lock is free.  A batch still waiting for the thread then is queued for
-        `drop_later`."""
-        self.invalidations += len(batch)
-        started: list[bool] = []
-
-        def invalidate() -> None:
-            started.append(True)
-            _invalidate(batch)
-
-        with trio.move_on_at(until) as waited:
-            await trio.to_thread.run_sync(invalidate, abandon_on_cancel=True, limiter=self._notifier)
-        if waited.cancelled_caught:
-            if not self._held_up_logged:
-                self._held_up_logged = True
-                log.warning("the kernel has not dropped stale names in time: a reader holds a directory's lock; "
-                            "names are taken back once it is free (and expire meanwhile)")
-            if not started:
-                self._take_back_later(batch)
-        return not waited.cancelled_caught
-
-    async def uncache_watched_listings(self) -> None:
-        """A new `after readdir /DIR` trigger: the kernel forgets the names it has in DIR, and
-        DIR is served uncached until the trigger fires (see the module docstring)."""
-        watched = self.registry.hooks.watched_listings()
-        new = watched - self._uncached_paths
-        self._uncached_paths = watched
-        if not new:
-            return
-        stale: list[tuple[int, str | None]] = []
-        for entry in self.inodes.directories():
-            if entry.path in new:
-                stale += [(entry.ino, child.name) for child in self.inodes.children(entry)]
-                stale += [(entry.ino, name) for name in entry.absent]
-                entry.absent.clear()
-        if stale:
-            await self._take_back(stale, until=trio.current_time() + TAKE_BACK_WAIT)
-
-    def _handed_out_in_dead_directory(self, parent: InodeEntry, name: str) -> None:
-        self._take_back_later([(parent.ino, name)])
-
-    def _take_back_later(self, names: list[tuple[int, str | None]]) -> None:
-        """Queue names for `drop_later`, which drops them once the current request is answered."""
-        if names:
-            self._later.extend(names)
-            if self._later_added is not None:
-                self._later_added.set()
-
-    async def drop_later(self) -> None:
-        """A task of the daemon's loop: takes back names handed out inside dead directories.
-
-        An orphaned directory is freed when the kernel forgets its inode, and a name below it
-        that the kernel keeps (a listing in a `cd`-ed shell creates one per child) would pin it
-        until memory pressure: timeouts of 0 do not unhash a name within the same jiffy.  The
-        names are dropped after the request that created them was answered, never inside it,
-        and again a moment later while the directory lives: a walk still in progress when a
-        name was dropped may leave a child below it (`ls fd/0` leaves a negative `0`)."""
-        retries: list[tuple[float, list[tuple[int, str | None]]]] = []
-        while True:
-            self._later_added = trio.Event()
-            if not self._later:
-                wait = min(deadline for deadline, _ in retries) - trio.current_time() if retries else math.inf
-                with trio.move_on_after(max(0.0, wait)):
-                    await self._later_added.wait()
-            now = trio.current_time()
-            fresh, self._later = self._later, []
-            due = [batch for deadline, batch in retries if deadline <= now]
-            retries = [(deadline, batch) for deadline, batch in retries if deadline > now]
-            again = [(ino, name) for batch in due for ino, name in batch if self.inodes.get(ino) is not None]
-            if fresh:
-                retries += [(now + delay, fresh) for delay in RETAKE_AFTER]
-            batch = fresh + again
-            if batch:
-                await self._take_back(batch)
 
     async def _after_access(self, operation: str, entry: InodeEntry, tid: int,
                             locked: InodeEntry | None = None) -> None:
@@ -447,17 +280,9 @@ class ProcFSOperations(pyfuse3.Operations):
         were served uncached while the trigger waited)."""
         if self.trace.active:
             self.trace.record(operation, entry.path, tid)
-        if locked is not None:
-            self._locked_by_request[locked.ino] += 1
-        try:
+        with self.names.locked(locked):
             if self.registry.hooks.on_access(operation, entry.path):
-                await self.drop_stale()
-                self._uncached_paths &= self.registry.hooks.watched_listings()
-        finally:
-            if locked is not None:
-                self._locked_by_request[locked.ino] -= 1
-                if not self._locked_by_request[locked.ino]:
-                    del self._locked_by_request[locked.ino]
+                await self.names.trigger_fired()
 
     # -- metadata --------------------------------------------------------------------------------
     @answers_errno
@@ -472,22 +297,19 @@ class ProcFSOperations(pyfuse3.Operations):
         except ProcFSError as e:
             if e.errno == errno.ENOENT and self._absence_is_stable(parent) and len(parent.absent) < MAX_ABSENT:
                 return self._absent(parent, text)
-            if e.errno == errno.ENOENT and belongs_to_a_dead_process(parent.node):
-                self._handed_out_in_dead_directory(parent, text)  # the kernel keeps a negative name
+            if e.errno == errno.ENOENT:
+                self.names.handed_out_below(parent, text)  # the kernel keeps a negative name
             raise
         attributes = self._granted(entry, self._attributes(entry))
         self.inodes.count(entry)
-        if belongs_to_a_dead_process(parent.node):
-            self._handed_out_in_dead_directory(parent, text)
+        self.names.handed_out_below(parent, text)
         await self._after_access("lookup", entry, ctx.pid, locked=parent)
         return attributes
 
     def _absence_is_stable(self, parent: InodeEntry) -> bool:
         """A live PID directory has a fixed set of names: a name it lacks (`ctty`, which ps asks
         for every process) stays absent until the directory is unlinked, when it is taken back."""
-        node = parent.node
-        return (isinstance(node, ProcessDirectory) and node.kernel is not None and node.process is not None
-                and not self.registry.listing_watched(parent.path))
+        return parent.node.absence_is_stable() and not self.registry.listing_watched(parent.path)
 
     def _absent(self, parent: InodeEntry, name: str) -> pyfuse3.EntryAttributes:
         """A negative entry: the kernel remembers that `name` is not in `parent`."""
@@ -570,8 +392,7 @@ class ProcFSOperations(pyfuse3.Operations):
                 return
             if child is not None:
                 self.inodes.count(child)  # `.` and `..` are not counted (the kernel links neither)
-                if belongs_to_a_dead_process(entry.node):
-                    self._handed_out_in_dead_directory(entry, name)
+                self.names.handed_out_below(entry, name)
         if start_id < len(listing):
             await self._after_access("readdir", entry, handle.caller.tid, locked=entry)
 
@@ -608,13 +429,8 @@ class ProcFSOperations(pyfuse3.Operations):
         caller = self.caller(ctx)
         content: bytes | None = b""
         pin = None
-        if accmode == os.O_WRONLY:
-            pass
-        elif self.personality == LINUX and entry_of(node) is not None:
-            pin = node.check_open(caller)  # permission and existence now, the content at the first read
-            content = node.read(caller) if pin == PIN_NAMESPACE else None
-        else:
-            content = node.read(caller)
+        if accmode != os.O_WRONLY:
+            content, pin = node.open_for_reading(caller)
         fh = self._add_handle(Handle(entry, node, caller, content, pin=pin))
         # open(O_CREAT) of a name that exists comes with its directory locked (lookup_open)
         await self._after_access("open", entry, ctx.pid,
@@ -638,20 +454,10 @@ class ProcFSOperations(pyfuse3.Operations):
         return data
 
     def _refresh(self, handle: Handle) -> None:
-        """Reading from offset 0 again regenerates the content.  Linux's seq_file builds a process
-        file at the first read (opened while running, first read as a zombie: `Z`) and again
-        whenever a read starts at 0 (a reaped process: ESRCH); SerenityOS builds it at open and
-        refreshes on a seek to 0 (`did_seek`), and when that fails it only logs and keeps the old
-        buffer.  top, free -s and ProcessStatisticsReader re-read this way."""
-        try:
-            handle.content = handle.node.reread(handle.caller)
-        except ProcFSError:
-            if handle.pin == PIN_MEMORY:
-                handle.content = b""  # the address space it pinned is empty now
-            elif handle.pin == PIN_NAMESPACE and handle.content is not None:
-                pass  # the mount namespace it pinned still has its table
-            elif self.personality == LINUX:
-                raise
+        """Reading from offset 0 again regenerates the content (top, free -s and
+        ProcessStatisticsReader re-read this way); what a process file answers once its process
+        is gone is the node's to say (`Node.refresh`)."""
+        handle.content = handle.node.refresh(handle.caller, handle.content, handle.pin)
 
     @answers_errno
     async def write(self, fh: int, off: int, buf: bytes) -> int:
@@ -661,7 +467,7 @@ class ProcFSOperations(pyfuse3.Operations):
         try:
             handle.content = await self._written(handle, buf)
             handle.result_offset = off + len(buf)
-            if self._replaced and not await self.finish_replace():
+            if self.names.replacing and not await self.names.finish_replace():
                 raise ProcFSError(errno.EBUSY, "reset, but a reader held a directory of the old tree: "
                                                "the kernel may still show its names")
         except ProcFSError as e:
@@ -669,8 +475,8 @@ class ProcFSOperations(pyfuse3.Operations):
             handle.result_offset = off  # a failed write leaves the file position where it was
             raise
         finally:
-            await self.drop_stale()
-            await self.uncache_watched_listings()
+            await self.names.drop_stale()
+            await self.names.uncache_watched_listings()
         return len(buf)
 
     async def _written(self, handle: Handle, buf: bytes) -> bytes:
@@ -688,7 +494,7 @@ class ProcFSOperations(pyfuse3.Operations):
                     result: bytes = done.value
                     return result
                 if trio.current_time() >= slice_end:
-                    await self.drop_stale()
+                    await self.names.drop_stale()
                     await trio.sleep(0)  # readers are answered here, between two steps
                     slice_end = trio.current_time() + STEP_SLICE
 
@@ -702,20 +508,6 @@ class ProcFSOperations(pyfuse3.Operations):
         raise pyfuse3.FUSEError(errno.EROFS)
 
     create = mkdir = mknod = unlink = rmdir = symlink = rename = link = _read_only  # type: ignore[assignment]
-
-
-def _invalidate(stale: list[tuple[int, str | None]]) -> None:
-    """In a worker thread: each call returns once the kernel has dropped the entry (it waits for
-    the lookups in progress in that directory, which the trio loop goes on answering)."""
-    for ino, name in stale:
-        try:
-            if name is None:
-                pyfuse3.invalidate_inode(ino, attr_only=True)
-            else:
-                pyfuse3.invalidate_entry(ino, os.fsencode(name))
-        except OSError as e:
-            if e.errno != errno.ENOENT:  # ENOENT: the kernel had already dropped it
-                log.warning("the kernel refused to drop %s in inode %d: %s", name, ino, e)
 
 
 __all__ = ["CACHED", "Handle", "ProcFSOperations", "ROOT_INODE", "mount_options"]

@@ -1,7 +1,7 @@
 """Data flows one way: kernel_model <- procfs backends <- FUSE adapter <- procsim.
 
 The model imports neither FUSE nor trio; the procfs backends import no FUSE binding and no event
-loop; only the adapter (procfs/fuse_adapter.py) speaks pyfuse3 and awaits on trio.  Inside procsim,
+loop; only the adapter (procfs/fuse_*.py: the adapter and its name cache) speaks pyfuse3 and awaits on trio.  Inside procsim,
 each room is a folder (simulator/, server/, clients/) and may import only the rooms below it: the
 clients of a mount (ctl, umount, top, snapshot, explore, the testing API, the pytest plugin)
 import no simulator, and no module imports another that imports it back (but for type checking)."""
@@ -14,7 +14,12 @@ ROOT = Path(__file__).resolve().parent.parent
 FUSE_BINDINGS = {"fuse", "pyfuse3"}
 FORBIDDEN = {"kernel_model": FUSE_BINDINGS | {"trio", "procfs", "procsim"},
              "procfs": FUSE_BINDINGS | {"trio", "procsim"}}
-ADAPTER = ROOT / "procfs" / "fuse_adapter.py"
+
+
+
+def is_adapter(path: Path) -> bool:
+    """The FUSE adapter is procfs/fuse_*.py: the adapter itself and its name cache."""
+    return path.parent == ROOT / "procfs" and path.name.startswith("fuse_")
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -30,14 +35,14 @@ def imported_modules(path: Path) -> set[str]:
 def test_each_layer_imports_only_what_lies_below_it():
     for package, forbidden in FORBIDDEN.items():
         for path in (ROOT / package).rglob("*.py"):
-            allowed = {"pyfuse3", "trio"} if path == ADAPTER else set()
+            allowed = {"pyfuse3", "trio"} if is_adapter(path) else set()
             bad = imported_modules(path) & (forbidden - allowed)
             assert not bad, f"{path.relative_to(ROOT)} imports {sorted(bad)}"
 
 
 def test_the_adapter_is_the_only_fuse_speaker_of_procfs():
-    speakers = [p.name for p in (ROOT / "procfs").glob("*.py") if imported_modules(p) & FUSE_BINDINGS]
-    assert speakers == ["fuse_adapter.py"]
+    speakers = sorted(p.name for p in (ROOT / "procfs").glob("*.py") if imported_modules(p) & FUSE_BINDINGS)
+    assert speakers == ["fuse_adapter.py", "fuse_name_cache.py"]
 
 
 def test_the_simulation_runner_needs_no_event_loop():
