@@ -7,11 +7,9 @@ See docs/commands.md for the grammar with examples.
 """
 from __future__ import annotations
 
-import contextlib
 import errno
 import shlex
 import signal
-import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Collection, Generator, Iterator, Protocol
 
@@ -25,8 +23,6 @@ MAX_TICK = 3600  # ~1 s of work at most (the mount answers readers between its s
 class Clock(Protocol):
     """What `pause`, `resume` and `tick` drive (the simulation runner)."""
 
-    step_lock: "threading.RLock"
-
     def pause(self) -> None: ...
     def resume(self) -> None: ...
     def tick(self, seconds: float, before: Callable[[], None] | None = None) -> None: ...
@@ -35,8 +31,8 @@ class Clock(Protocol):
     def advancing(self) -> bool: ...
 
 
-# Commands that drive the clock run outside the step lock: `tick` runs the runner's steps, which
-# take the step lock themselves.
+# Commands that drive the clock run outside the kernel lock: `tick` runs the runner's steps, which
+# take it at each step.
 CLOCK_COMMANDS = frozenset({"tick", "pause", "resume", "help"})
 
 def syntax(message: str) -> KernelError:
@@ -229,7 +225,6 @@ class CommandInterpreter:
         self._waiting: dict[tuple[str, str], list[int]] = {}  # (operation, path) -> trigger ids
         self._skips: dict[int, int] = {}  # trigger id -> matching requests to let pass first (nth=)
         self._trigger_ids = 0
-        self._triggers_lock = threading.Lock()  # protects the triggers
         self._watched: frozenset[str] = frozenset()
         self.replaying = False  # set while a record is replayed
         # Raises KernelError if the simulation must not change now (its record has no room).
@@ -258,8 +253,7 @@ class CommandInterpreter:
         if parsed.name in CLOCK_COMMANDS:
             self._record(text, source)
             return command(parsed)
-        step_lock = self.clock.step_lock if self.clock is not None else contextlib.nullcontext()
-        with step_lock, self.kernel.lock:
+        with self.kernel.lock:
             try:
                 result = command(parsed)
             except KernelError as e:
@@ -496,23 +490,21 @@ class CommandInterpreter:
         if tokenize(command).name not in self._commands or tokenize(command).name in ("after", "tick"):
             raise syntax(f"cannot trigger {words[2]!r}")
         path = "/" + "/".join(part for part in words[1].split("/") if part)
-        with self._triggers_lock:
-            self._trigger_ids += 1
-            if self.replaying:  # a replay re-runs what the trigger ran, as recorded: it never fires again
-                return str(self._trigger_ids)
-            self._triggers[self._trigger_ids] = (words[0], path, command)
-            self._waiting.setdefault((words[0], path), []).append(self._trigger_ids)
-            if nth > 1:
-                self._skips[self._trigger_ids] = nth - 1
-            if words[0] in ("readdir", "lookup"):
-                self._triggers_changed()
+        self._trigger_ids += 1
+        if self.replaying:  # a replay re-runs what the trigger ran, as recorded: it never fires again
             return str(self._trigger_ids)
+        self._triggers[self._trigger_ids] = (words[0], path, command)
+        self._waiting.setdefault((words[0], path), []).append(self._trigger_ids)
+        if nth > 1:
+            self._skips[self._trigger_ids] = nth - 1
+        if words[0] in ("readdir", "lookup"):
+            self._triggers_changed()
+        return str(self._trigger_ids)
 
     def list_triggers(self, p: Parsed) -> str:
         _need(p, 0, 0, "triggers")
-        with self._triggers_lock:
-            return "\n".join(f"{i} after {self._nth(i)}{op} {path} {command}"
-                             for i, (op, path, command) in self._triggers.items())
+        return "\n".join(f"{i} after {self._nth(i)}{op} {path} {command}"
+                         for i, (op, path, command) in self._triggers.items())
 
     def _nth(self, trigger: int) -> str:
         skips = self._skips.get(trigger, 0)
@@ -525,24 +517,23 @@ class CommandInterpreter:
         so the trigger waits for the next."""
         if not self._waiting or (self.clock is not None and self.clock.advancing):
             return False
-        with self._triggers_lock:
-            ids = self._waiting.pop((operation, path), None)
-            if ids is None:
-                return False
-            if self._skips:  # triggers for a later one of these requests count this one down
-                later = [i for i in ids if self._skips.get(i)]
-                for i in later:
-                    self._skips[i] -= 1
-                    if not self._skips[i]:
-                        del self._skips[i]
-                ids = [i for i in ids if i not in later]
-                if later:
-                    self._waiting[(operation, path)] = later
-            due = [self._triggers.pop(i)[2] for i in ids]
-            if operation in ("readdir", "lookup") and (operation, path) not in self._waiting:
-                self._triggers_changed()
-            if not due:
-                return False
+        ids = self._waiting.pop((operation, path), None)
+        if ids is None:
+            return False
+        if self._skips:  # triggers for a later one of these requests count this one down
+            later = [i for i in ids if self._skips.get(i)]
+            for i in later:
+                self._skips[i] -= 1
+                if not self._skips[i]:
+                    del self._skips[i]
+            ids = [i for i in ids if i not in later]
+            if later:
+                self._waiting[(operation, path)] = later
+        due = [self._triggers.pop(i)[2] for i in ids]
+        if operation in ("readdir", "lookup") and (operation, path) not in self._waiting:
+            self._triggers_changed()
+        if not due:
+            return False
         for command in due:
             try:
                 self.execute(command, source="trigger")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,6 @@ class RecordFull(OSError):
 class EventLog:
     def __init__(self, kernel: Kernel, record: str | None = None, header: dict[str, Any] | None = None,
                  limit: int = 64 << 20) -> None:
-        self._lock = threading.Lock()  # protects the buffer, the pending events and the file
         self._buffer = bytearray()
         self._pending: list[KernelEvent] = []  # not yet encoded: encoding waits for a reader
         self._base = 0         # offset of the first byte still kept
@@ -61,18 +59,17 @@ class EventLog:
         must not change in a way the record cannot hold."""
         if self._fd is None and self.failure is None:
             return
-        with self._lock:
-            if self.failure is not None:
-                raise RecordFull(errno.EIO, self.failure)
-            assert self._fd is not None
-            if self._reserved - self._written >= ROOM_TO_START:
-                return
-            try:
-                os.posix_fallocate(self._fd, self._written, RESERVE)
-            except OSError as e:
-                raise RecordFull(e.errno or errno.ENOSPC,
-                                 f"no room for the record {self._record_path} ({e.strerror})") from None
-            self._reserved = max(self._reserved, self._written + RESERVE)
+        if self.failure is not None:
+            raise RecordFull(errno.EIO, self.failure)
+        assert self._fd is not None
+        if self._reserved - self._written >= ROOM_TO_START:
+            return
+        try:
+            os.posix_fallocate(self._fd, self._written, RESERVE)
+        except OSError as e:
+            raise RecordFull(e.errno or errno.ENOSPC,
+                             f"no room for the record {self._record_path} ({e.strerror})") from None
+        self._reserved = max(self._reserved, self._written + RESERVE)
 
     def _write(self, data: bytes) -> None:
         assert self._fd is not None
@@ -85,25 +82,22 @@ class EventLog:
     def _on_event(self, event: KernelEvent) -> None:
         if self._fd is not None:  # a record is written at once: it must survive a crash
             line = (_ENCODER.encode(event.as_dict()) + "\n").encode()
-            with self._lock:
-                self._append(line)
-                try:
-                    self._write(line)
-                except OSError as e:
-                    # past the reserve and the disk full: never raise into the kernel, in the
-                    # middle of a syscall.  The record stops here, whole up to this event, and
-                    # everything that would change the simulation is refused from now on.
-                    self.failure = f"the record {self._record_path} could not be written ({e.strerror}): " \
-                                   f"it ends before this point"
-                    self._close_record()
+            self._append(line)
+            try:
+                self._write(line)
+            except OSError as e:
+                # past the reserve and the disk full: never raise into the kernel, in the
+                # middle of a syscall.  The record stops here, whole up to this event, and
+                # everything that would change the simulation is refused from now on.
+                self.failure = f"the record {self._record_path} could not be written ({e.strerror}): " \
+                               f"it ends before this point"
+                self._close_record()
             return
-        with self._lock:
-            self._pending.append(event)
-            if len(self._pending) >= 4096:
-                self._encode_pending()
+        self._pending.append(event)
+        if len(self._pending) >= 4096:
+            self._encode_pending()
 
     def _append(self, data: bytes) -> None:
-        # caller holds _lock
         self._buffer += data
         self._size += len(data)
         if len(self._buffer) > self._limit:
@@ -112,7 +106,6 @@ class EventLog:
             self._base += cut
 
     def _encode_pending(self) -> None:
-        # caller holds _lock
         if self._pending:
             encode = _ENCODER.encode
             self._append("".join([encode(e.as_dict()) + "\n" for e in self._pending]).encode())
@@ -120,25 +113,21 @@ class EventLog:
 
     @property
     def size(self) -> int:
-        with self._lock:
-            self._encode_pending()
-            return self._size
+        self._encode_pending()
+        return self._size
 
     def read(self, offset: int, size: int) -> bytes:
         """Bytes [offset, offset+size) of the log; what was trimmed reads as the oldest kept."""
-        with self._lock:
-            self._encode_pending()
-            start = max(0, offset - self._base)
-            return bytes(self._buffer[start:start + size])
+        self._encode_pending()
+        start = max(0, offset - self._base)
+        return bytes(self._buffer[start:start + size])
 
     def lines(self) -> list[dict[str, Any]]:
-        with self._lock:
-            self._encode_pending()
-            data = bytes(self._buffer)
+        self._encode_pending()
+        data = bytes(self._buffer)
         return [json.loads(line) for line in data.splitlines() if line]
 
     def _close_record(self) -> None:
-        # caller holds _lock (or is the constructor)
         if self._fd is not None:
             try:
                 os.ftruncate(self._fd, self._written)  # the reserve is not part of the record
@@ -148,8 +137,7 @@ class EventLog:
             self._fd = None
 
     def close(self) -> None:
-        with self._lock:
-            self._close_record()
+        self._close_record()
 
 
 #: The latest simulated time a record may name (about 11.6 days): replay steps the clock there,

@@ -88,9 +88,6 @@ class SimulationRunner:
         self.paused = False
         self.init_does_not_reap = False  # the init_does_not_reap bug switch (sim/bugs/)
         self.replaying = False  # while a replay runs, pause/resume are recorded but change nothing
-        # Held while a step runs; ctl commands take it too.  One thread runs everything, but a
-        # test may drive the kernel from another.
-        self.step_lock = threading.RLock()
         self._to_start: list[tuple[int, str, bool]] = []
         self._to_cancel: list[int] = []
         self._child_events: set[int] = set()
@@ -168,20 +165,19 @@ class SimulationRunner:
         if self._advancing:  # a program's syscall, or a second tick, cannot move time meanwhile
             raise KernelError(35, "the clock is already advancing")  # EDEADLK
         remaining = int(seconds * NS)
-        with self.step_lock:
-            self._advancing = True
-            try:
-                if before is not None:
-                    before()
-                while remaining > 0 and not self.kernel.panicked:  # a panicked machine stands still
-                    dt = min(self.step_ns, remaining)
-                    self.kernel.tick(dt / NS)
-                    self.settle()
-                    remaining -= dt
-                    if remaining > 0:
-                        yield
-            finally:
-                self._advancing = False
+        self._advancing = True
+        try:
+            if before is not None:
+                before()
+            while remaining > 0 and not self.kernel.panicked:  # a panicked machine stands still
+                dt = min(self.step_ns, remaining)
+                self.kernel.tick(dt / NS)
+                self.settle()
+                remaining -= dt
+                if remaining > 0:
+                    yield
+        finally:
+            self._advancing = False
 
     # -- what programs await ---------------------------------------------------------------------
     async def sleep_until(self, pid: int, when_ns: int) -> None:
@@ -363,8 +359,7 @@ class SimulationRunner:
     def start(self, paused: bool = False) -> None:
         """Start the programs of the processes that exist; paused, time moves only with tick()."""
         self.paused = paused
-        with self.step_lock:
-            self.settle()
+        self.settle()
 
     def stop(self) -> None:
         for pid in list(self._running):

@@ -144,7 +144,7 @@ class Simulation:
         """Start the clock paused, build the scenario (and replay), then let time run."""
         self.runner.start(paused=True)
         if self.scenario.build is not None:
-            with self.runner.step_lock, self.kernel.lock:
+            with self.kernel.lock:
                 self.scenario.build(self.kernel)
         run_scenario(self.scenario.text, self.interpreter)
         if self.replay_events:
