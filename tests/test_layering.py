@@ -200,3 +200,14 @@ def test_no_import_cycles():
             walk(name, [name])
     assert cycles == [], cycles
     assert graph["procfs.process_backend"], "the graph is empty: the check saw no imports"
+
+
+def test_the_rules_of_a_dead_process_have_one_home():
+    """procfs/personality.py owns every difference between the personalities: no other module of
+    procfs asks which one it is (by name, or by comparing with one)."""
+    import re
+    asks = re.compile(r"personality(\.name)?\s*[!=]=|[!=]=\s*(SERENITY|LINUX)\b|\bis (not )?(SERENITY|LINUX)\b")
+    found = [f"{p.name}:{n}" for p in (ROOT / "procfs").glob("*.py") if p.name != "personality.py"
+             for n, line in enumerate(p.read_text().splitlines(), 1) if asks.search(line)]
+    assert found == []
+    assert asks.search('if self.personality == LINUX:')  # (the pattern finds what it looks for)
