@@ -177,6 +177,10 @@ class Node:
     def name_lifetime(self) -> NameLifetime:
         return NameLifetime.FIXED
 
+    def revalidate(self) -> None:
+        """The node was found by a lookup or a listing (Linux's dentry revalidation): a node whose
+        attributes are fixed at that moment takes them now."""
+
     def absence_is_stable(self) -> bool:
         """Whether a name this directory lacks stays absent until procsim says otherwise (the
         kernel may then remember the absence)."""
@@ -206,8 +210,10 @@ class Node:
     def check_attributes(self) -> None:
         """Raise the errno a stat of this node answers, if it is not a success."""
 
-    def check_open_directory(self) -> None:
-        """Raise the errno an opendir of this node answers, if it is not a success."""
+    def check_open_directory(self) -> bool:
+        """Raise the errno an opendir of this node answers, if it is not a success.  False: the
+        listings through the new handle come out empty (a task/TID opened after its thread died)."""
+        return True
 
 
 Generator = Callable[[Caller], bytes]

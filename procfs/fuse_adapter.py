@@ -84,6 +84,7 @@ class Handle:
     pin: str | None = None  # what the open pinned (Linux): the content outlives the process
     listing: list[tuple[str, InodeEntry | None]] | None = None  # directories: generated at offset 0
     listed_at: float | None = None  # directories: a reply with entries went out then (see `_stalled`)
+    lists_empty: bool = False  # directories: opened after its process died, where that lists nothing
 
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
@@ -224,7 +225,9 @@ class ProcFSOperations(pyfuse3.Operations):
         return attrs
 
     def _found(self, parent: InodeEntry, name: str, caller: Caller) -> InodeEntry:
-        return self.inodes.found(parent, name, parent.node.lookup(name, caller))
+        node = parent.node.lookup(name, caller)
+        node.revalidate()
+        return self.inodes.found(parent, name, node)
 
     def _add_handle(self, handle: Handle) -> int:
         fh = next(self._numbers)
@@ -371,8 +374,8 @@ class ProcFSOperations(pyfuse3.Operations):
         if node.file_type != DIR:
             raise pyfuse3.FUSEError(errno.ENOTDIR)
         caller = self.caller(ctx)
-        node.check_open_directory()
-        return self._add_handle(Handle(entry, node, caller))
+        lists = node.check_open_directory()
+        return self._add_handle(Handle(entry, node, caller, lists_empty=not lists))
 
     @answers_errno
     async def readdir(self, fh: int, start_id: int, token: pyfuse3.ReaddirToken) -> None:
@@ -399,6 +402,8 @@ class ProcFSOperations(pyfuse3.Operations):
     def _listing(self, handle: Handle) -> list[tuple[str, InodeEntry | None]]:
         parent, caller = handle.entry, handle.caller
         listing: list[tuple[str, InodeEntry | None]] = [(".", None), ("..", None)]
+        if handle.lists_empty:
+            return listing
         for name, _mode in parent.node.list(caller):
             try:
                 listing.append((name, self._found(parent, name, caller)))

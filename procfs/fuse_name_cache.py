@@ -121,13 +121,19 @@ class NameCache:
             entry = self.inodes.inode_of(directory)
             if entry is None:
                 continue  # the kernel never saw it
-            for child in self.inodes.children(entry):
+            below = [entry]  # every directory below it too (task/TID/fd ...): each was handed out
+            while below:
+                parent = below.pop()
+                for child in self.inodes.children(parent):
+                    # a zombie's names too: a walk must look its entries up again, which takes
+                    # their owner anew (root), where a handle held since keeps the old one
+                    stale.append((parent.ino, child.name))
+                    stale.append((child.ino, None))
+                    if child.node.is_dir:
+                        below.append(child)
                 if unlinked:
-                    stale.append((entry.ino, child.name))
-                stale.append((child.ino, None))
-            if unlinked:
-                stale += [(entry.ino, name) for name in entry.absent]
-                entry.absent.clear()
+                    stale += [(parent.ino, name) for name in parent.absent]
+                    parent.absent.clear()
             if unlinked:
                 stale.append((entry.parent, entry.name))
                 exact_by = max(exact_by, entry.name_expires)

@@ -19,8 +19,8 @@ from .component import ProcFSError
 PIN_MEMORY = "memory"
 PIN_NAMESPACE = "namespace"
 
-#: The three states a /PID's process can be in, as a personality tells them apart.
-RUNNING, ZOMBIE, REAPED = "running", "zombie", "reaped"
+#: The states a /PID's process can be in while it exists, as a personality tells them apart.
+RUNNING, ZOMBIE = "running", "zombie"
 
 
 class Personality:
@@ -36,6 +36,9 @@ class Personality:
     #: A process file's content is made at its first read, and an open pins what it needs (Linux's
     #: seq_file); SerenityOS makes it at open.
     content_at_first_read: ClassVar[bool]
+    #: An entry's owner is taken when a lookup finds it, and a stat of a handle held since shows
+    #: that one (Linux's pid_update_inode at revalidation); SerenityOS asks the process each time.
+    owner_fixed_at_lookup: ClassVar[bool]
 
     def __repr__(self) -> str:
         return f"<personality {self.name}>"
@@ -43,6 +46,10 @@ class Personality:
     # -- a /PID whose process is gone (held open, a cwd, a walk in progress) -------------------
     def check_dead_directory(self, operation: str) -> None:
         """Raise what `operation` ("lookup", "opendir", "list") answers in an orphaned /PID."""
+
+    def check_dead_thread_directory(self, operation: str) -> None:
+        """The same for a task/TID whose thread is gone (an opendir that succeeds gives a handle
+        whose listings are empty)."""
 
     def dead_subdirectory_listing_errno(self) -> int:
         """The errno of listing fd/, task/... of a process that is gone."""
@@ -56,10 +63,16 @@ class Personality:
         return ProcFSError(errno.ESRCH, "process is gone")
 
     # -- owners and modes ------------------------------------------------------------------------
-    def owner(self, state: str, process_owner: tuple[int, int], owner_when_alive: tuple[int, int],
-              entry: str, world_listable_directory: bool) -> tuple[int, int]:
-        """Who owns `entry` of a /PID (`""` for /PID itself) in `state`."""
-        return (0, 0) if state == REAPED else process_owner
+    def owner(self, state: str, process_owner: tuple[int, int], entry: str,
+              world_listable_directory: bool) -> tuple[int, int]:
+        """Who owns `entry` of a /PID (`""` for a generated leaf) while its process is RUNNING
+        or a ZOMBIE."""
+        return process_owner
+
+    def owner_after_reap(self, seen: tuple[int, int] | None, live_getattr: bool) -> tuple[int, int]:
+        """Who owns an entry once its process is reaped: `seen` is the owner it showed last while
+        the process existed; `live_getattr` marks the nodes whose stat asks the process itself."""
+        return 0, 0
 
     def fd_link_mode(self, readable: bool, writable: bool) -> int:
         """The mode of fd/N for a description opened for reading and/or writing."""
@@ -86,15 +99,16 @@ class Serenity(Personality):
     zombie_keeps_directory = False
     pid_directory_permissions = 0o500
     content_at_first_read = False
+    owner_fixed_at_lookup = False
 
     def dead_link_error(self) -> ProcFSError:
         return ProcFSError(errno.EFAULT, "link generator failed: process is gone")
 
-    def owner(self, state: str, process_owner: tuple[int, int], owner_when_alive: tuple[int, int],
-              entry: str, world_listable_directory: bool) -> tuple[int, int]:
+    def owner(self, state: str, process_owner: tuple[int, int], entry: str,
+              world_listable_directory: bool) -> tuple[int, int]:
         if entry in ("fd", "stacks"):
             return 0, 0  # SerenityOS makes these two directories root's
-        return super().owner(state, process_owner, owner_when_alive, entry, world_listable_directory)
+        return process_owner
 
 
 class Linux(Personality):
@@ -106,11 +120,18 @@ class Linux(Personality):
     zombie_keeps_directory = True
     pid_directory_permissions = 0o555
     content_at_first_read = True
+    owner_fixed_at_lookup = True
 
     def check_dead_directory(self, operation: str) -> None:
         if operation == "list":
             raise ProcFSError(errno.ENOENT, "process is gone")  # proc_pident_readdir
         raise ProcFSError(errno.ESRCH, "process is gone")  # proc_pid_permission; opendir(".")
+
+    def check_dead_thread_directory(self, operation: str) -> None:
+        # measured on 6.x: below a dead task/TID every name is ENOENT (proc_pident_lookup finds
+        # no task), its opendir succeeds and a handle opened before lists ENOENT
+        if operation != "opendir":
+            raise ProcFSError(errno.ENOENT, "thread is gone")
 
     def dead_subdirectory_listing_errno(self) -> int:
         return errno.ENOENT
@@ -118,16 +139,21 @@ class Linux(Personality):
     def check_dead_fd_directory_stat(self) -> None:
         raise ProcFSError(errno.ENOENT, "process is gone")  # fstat: st_size counts the fds (6.2+)
 
-    def owner(self, state: str, process_owner: tuple[int, int], owner_when_alive: tuple[int, int],
-              entry: str, world_listable_directory: bool) -> tuple[int, int]:
-        # task_dump_owner: a process without an address space has its entries owned by root,
-        # except the world-readable directories (task/, fdinfo/), which keep the owner their
-        # inode was given.
-        if state == RUNNING:
+    def owner(self, state: str, process_owner: tuple[int, int], entry: str,
+              world_listable_directory: bool) -> tuple[int, int]:
+        # task_dump_owner: a process without an address space (a zombie) has its entries owned
+        # by root, except the world-readable directories (task/, fdinfo/, task/TID).
+        if state == RUNNING or world_listable_directory:
             return process_owner
-        if world_listable_directory:
-            return owner_when_alive if state == REAPED else process_owner
         return 0, 0
+
+    def owner_after_reap(self, seen: tuple[int, int] | None, live_getattr: bool) -> tuple[int, int]:
+        # pid_getattr (/PID, task/TID, ns/) reads root once the task is gone; every other entry
+        # has no getattr of its own and shows the owner its inode was given at its last lookup
+        # (pid_update_inode): a file held open across the reap keeps the process's owner.
+        if live_getattr or seen is None:
+            return 0, 0
+        return seen
 
     def fd_link_mode(self, readable: bool, writable: bool) -> int:
         # proc_fd_instantiate: r-x for reading, -wx for writing, rwx for both

@@ -46,7 +46,7 @@ _LINUX_ENTRIES = [
     FileSpec("comm", REG, 0o644, content=_comm),  # Linux lets the owner rename; procsim refuses writes
     FileSpec("maps", REG, 0o444, content=ProcessView.maps, ptrace_read=True),
     FileSpec("smaps", REG, 0o444, content=ProcessView.smaps, ptrace_read=True),
-    FileSpec("smaps_rollup", REG, 0o444, content=ProcessView.smaps_rollup, ptrace_read=True),
+    FileSpec("smaps_rollup", REG, 0o444, content=ProcessView.smaps_rollup, memory_at_open=True, ptrace_read=True),
     FileSpec("io", REG, 0o400, content=ProcessView.io),
     FileSpec("fdinfo", DIR, 0o555, directory=FdInfoDirectory, ptrace_read=True),
     FileSpec("environ", REG, 0o400, content=ProcessView.environ, pins=PIN_MEMORY),

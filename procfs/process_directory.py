@@ -26,29 +26,35 @@ from kernel_model.ref_counted import RefPtr, adopt_ref
 from kernel_model.weak_ptr import WeakPtr
 
 from .component import DIR, Caller, Component, NameLifetime, Node, ProcFSError
-from .personality import PIN_MEMORY, PIN_NAMESPACE, REAPED, RUNNING, ZOMBIE, Personality
+from .personality import PIN_MEMORY, PIN_NAMESPACE, RUNNING, ZOMBIE, Personality
 from .process_view import ProcessView
 
 
-def dump_owner(directory: "ProcessDirectory", mode: int, entry: str = "") -> tuple[int, int]:
-    """Who owns `entry` below /PID: as the personality says for the process's state."""
-    process = directory.process
-    if process is None:
-        state, owner = REAPED, (0, 0)
-    else:
-        state = RUNNING if process.state == ProcessState.RUNNING else ZOMBIE
-        owner = (process.euid, process.egid)
-    return directory.personality.owner(state, owner, directory.owner_when_alive, entry, mode == (DIR | 0o555))
-
-
 class ProcessFile(Node):
-    """What every node below /PID shares: opening and rereading a process file, and how long
-    the kernel may trust its name, as the personality says once the process is gone."""
+    """What every node below /PID shares: its owner, opening and rereading a process file, and
+    how long the kernel may trust its name, as the personality says once the process is gone."""
 
     personality: Personality
+    live_getattr = False  # its stat asks the process itself (Linux's pid_getattr)
+    _seen_owner: tuple[int, int] | None = None  # the owner it showed last while the process existed
 
     def is_gone(self) -> bool:
         raise NotImplementedError
+
+    def owner_below(self, directory: "ProcessDirectory | None", entry: str, revalidating: bool = False) -> tuple[int, int]:
+        """Who owns this node (`entry` of `directory`): as the personality says for the state of
+        the process -- now, or when a lookup last found the node if the personality fixes it
+        then -- and once it is reaped, for the owner the node showed last."""
+        process = directory.process if directory is not None else None
+        if process is None:
+            return self.personality.owner_after_reap(self._seen_owner, self.live_getattr)
+        if (self._seen_owner is not None and not revalidating and not self.live_getattr
+                and self.personality.owner_fixed_at_lookup):
+            return self._seen_owner
+        state = RUNNING if process.state == ProcessState.RUNNING else ZOMBIE
+        self._seen_owner = self.personality.owner(state, (process.euid, process.egid), entry,
+                                                  self.mode == (DIR | 0o555))
+        return self._seen_owner
 
     def open_for_reading(self, caller: Caller) -> tuple[bytes | None, str | None]:
         if not self.personality.content_at_first_read:
@@ -76,11 +82,11 @@ class FileSpec:
     """What one per-process entry is: a file, a link or a subdirectory, with its mode."""
 
     __slots__ = ("name", "file_type", "permissions", "content", "target", "directory", "pins",
-                 "ptrace_read", "per_thread")
+                 "memory_at_open", "ptrace_read", "per_thread")
 
     def __init__(self, name: str, file_type: int, permissions: int, *, content: Content | None = None,
                  target: Target | None = None, directory: "type[ProcessSubdirectory] | None" = None,
-                 pins: str | None = None, ptrace_read: bool = False) -> None:
+                 pins: str | None = None, memory_at_open: bool = False, ptrace_read: bool = False) -> None:
         self.name = name
         self.file_type = file_type
         self.permissions = permissions
@@ -91,6 +97,9 @@ class FileSpec:
         # works (PIN_MEMORY: environ reads as empty; PIN_NAMESPACE: mounts reads the table), and
         # that an open of a zombie's file fails (ESRCH: no address space; EINVAL: no namespaces).
         self.pins = pins
+        # Its open needs the address space but does not keep it (smaps_rollup): ESRCH at the open
+        # of a zombie's, and a read after the exit answers as any other file.
+        self.memory_at_open = memory_at_open or pins == PIN_MEMORY
         # Linux lets only who may ptrace the process read it (PTRACE_MODE_READ: root, or the same
         # uid), whatever the mode bits say: maps, smaps, smaps_rollup, fdinfo/.
         self.ptrace_read = ptrace_read
@@ -106,7 +115,6 @@ class ProcessDirectory(Component):
         process = process_ref.get()
         super().__init__(registry, str(process.pid))
         self.pid = process.pid
-        self.owner_when_alive = (process.euid, process.egid)
         self.process_ref: RefPtr[Process] | None = process_ref
         self.personality = personality
         self.kernel = kernel
@@ -151,9 +159,10 @@ class ProcessDirectory(Component):
             self.personality.check_dead_directory("lookup")
         return self.child(name)
 
-    def check_open_directory(self) -> None:
+    def check_open_directory(self) -> bool:
         if self.process is None:
             self.personality.check_dead_directory("opendir")  # opendir(".") in a dead cwd
+        return True
 
     def list(self, caller: Caller) -> Iterable[tuple[str, int]]:
         if self.process is None:
@@ -190,8 +199,10 @@ class ProcessDirectory(Component):
 class ProcessEntry(ProcessFile, Component):
     """A file or link below `/PID/`; reaches its directory through a WeakPtr (seed 6b)."""
 
-    def __init__(self, registry: ObjectRegistry, directory: ProcessDirectory, spec: FileSpec) -> None:
+    def __init__(self, registry: ObjectRegistry, directory: ProcessDirectory, spec: FileSpec,
+                 parent_path: str | None = None) -> None:
         super().__init__(registry, spec.name)
+        self.path = f"{parent_path or f'/{directory.pid}'}/{spec.name}"  # /5/status, /5/task/5/status
         self.spec = spec
         self.file_type = spec.file_type
         self.permissions = spec.permissions
@@ -201,11 +212,11 @@ class ProcessEntry(ProcessFile, Component):
         self._strong_dir: RefPtr[ProcessDirectory] | None = None
         self._cache: tuple[int, bytes] | None = None  # (kernel.version, content)
         if directory.strong_backrefs:
-            self._strong_dir = directory.ref(f"{spec.name} entry of /{directory.pid} (strong back-pointer bug)")
+            self._strong_dir = directory.ref(f"{spec.name} entry of {self.path.rpartition('/')[0]} (strong back-pointer bug)")
         self.dir_link: WeakPtr[ProcessDirectory] = directory.make_weak_ptr()
 
     def describe(self) -> str:
-        return f"ProcFS entry /{self.pid}/{self.name}"
+        return f"ProcFS entry {self.path}"
 
     def directory(self) -> ProcessDirectory | None:
         if self._strong_dir is not None:
@@ -226,10 +237,10 @@ class ProcessEntry(ProcessFile, Component):
         return process
 
     def owner(self) -> tuple[int, int]:
-        directory = self.directory()
-        if directory is None:
-            return 0, 0
-        return dump_owner(directory, self.mode, self.spec.name)
+        return self.owner_below(self.directory(), self.spec.name)
+
+    def revalidate(self) -> None:
+        self.owner_below(self.directory(), self.spec.name, revalidating=True)
 
     def is_gone(self) -> bool:
         directory = self.directory()
@@ -271,10 +282,11 @@ class ProcessEntry(ProcessFile, Component):
             return super().check_open(caller)
         self.check_ptrace_read(caller)  # Linux checks it at open (proc_mem_open)
         process = self.process()
-        if self.spec.pins is not None and process.state != ProcessState.RUNNING:
-            if self.spec.pins == PIN_MEMORY:
+        if process.state != ProcessState.RUNNING:
+            if self.spec.memory_at_open:
                 raise ProcFSError(errno.ESRCH, "a zombie has no address space")
-            raise ProcFSError(errno.EINVAL, "a zombie has no namespaces")  # mounts_open_common
+            if self.spec.pins == PIN_NAMESPACE:
+                raise ProcFSError(errno.EINVAL, "a zombie has no namespaces")  # mounts_open_common
         return self.spec.pins
 
     def readlink(self, caller: Caller) -> str:
@@ -357,8 +369,10 @@ class GeneratedEntry(ProcessFile, Node):
         return self._children() if callable(self._children) else self._children
 
     def owner(self) -> tuple[int, int]:
-        directory = self.owner_entry.directory()
-        return (0, 0) if directory is None else dump_owner(directory, self.mode)
+        return self.owner_below(self.owner_entry.directory(), "")
+
+    def revalidate(self) -> None:
+        self.owner_below(self.owner_entry.directory(), "", revalidating=True)
 
     def read(self, caller: Caller) -> bytes:
         if self._content is None:

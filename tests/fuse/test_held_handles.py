@@ -77,7 +77,11 @@ class HostTarget:
 
     def __init__(self) -> None:
         # No environment: a simulated process spawned by ctl has none either.
-        self.process = subprocess.Popen(["/bin/sleep", "600"], user=NOBODY, group=NOBODY, extra_groups=[], env={})
+        # Its descriptors open for reading and writing, as a simulated process's are (fd/N's mode
+        # shows the access mode).
+        self.process = subprocess.Popen(["/bin/sleep", "600"], user=NOBODY, group=NOBODY, extra_groups=[], env={},
+                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL)
         self.pid = self.process.pid
         wait_until(lambda: os.path.exists(f"/proc/{self.pid}/exe") and os.readlink(f"/proc/{self.pid}/exe").endswith("sleep"))
 
@@ -121,30 +125,58 @@ def run_states(target: Any, names: list[str]) -> dict[str, dict[str, Any]]:
 
 #: The one answer procsim chooses where FUSE cannot tell two calls apart (docs/personalities.md):
 #: stat(".") in a dead cwd and fstat(dirfd) both arrive as GETATTR(inode); Linux fails the first
-#: (ESRCH, from the permission check of the path walk) and lets the second succeed.  procsim
-#: answers both as fstat does.
+#: in a /PID (ESRCH, from the permission check of the path walk) and lets the second succeed.
+#: procsim answers both as fstat does -- which is Linux's answer for both in a task/TID.
 CHOSEN = {("reaped", "cwd/./stat")}
 
 
+class ThreadRoute:
+    """The same target seen as task/TID: its one thread, whose TID is its PID."""
+
+    def __init__(self, target: Any) -> None:
+        self.target = target
+        self.base = f"{target.base}/{target.pid}/task"
+        self.pid = target.pid
+
+    def make_zombie(self) -> None:
+        self.target.make_zombie()
+
+    def reap(self) -> None:
+        self.target.reap()
+
+
+#: Entries below the subdirectories, where both have them: what fd/N, fdinfo/N and ns/X answer.
+NESTED = ["fd/0", "fd/1", "fdinfo/0", "fdinfo/1", "ns/pid", "ns/user", "ns/net", "ns/mnt"]
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root: the host target runs as nobody")
-def test_linux_personality_answers_as_the_hosts_proc_on_every_route(mount_system):
+@pytest.mark.parametrize("route", ["/PID", "task/TID"])
+def test_linux_personality_answers_as_the_hosts_proc_on_every_route(mount_system, route):
+    """Every entry of /PID (or of task/TID: it must answer exactly as /PID does), and the entries
+    below its subdirectories, on every route, in every state."""
     mounted = mount_system(scenario="empty", personality="linux", extra_args=["--paused"])
-    host = HostTarget()
-    simulated = SimulatedTarget(mounted)
-    names = sorted(set(os.listdir(f"/proc/{host.pid}")) & set(os.listdir(f"{mounted.path}/{simulated.pid}")))
+    host: Any = HostTarget()
+    simulated: Any = SimulatedTarget(mounted)
+    if route == "task/TID":
+        host, simulated = ThreadRoute(host), ThreadRoute(simulated)
+    names = sorted(set(os.listdir(f"{host.base}/{host.pid}")) & set(os.listdir(f"{simulated.base}/{simulated.pid}")))
+    names += [n for n in NESTED if os.path.lexists(f"{host.base}/{host.pid}/{n}")
+              and os.path.lexists(f"{simulated.base}/{simulated.pid}/{n}")]
     names.append("no-such-name")  # Linux: ESRCH through a dead directory, even for names it never had
-    assert {"stat", "status", "cmdline", "environ", "fd", "task", "cwd", "exe", "smaps_rollup"} <= set(names)
+    assert {"stat", "status", "cmdline", "environ", "fd", "cwd", "exe", "smaps_rollup", "mounts",
+            "fd/0", "fdinfo/0", "ns/pid", "ns/net"} <= set(names)
+    real = host.target if route == "task/TID" else host
     try:
         expected = run_states(host, names)
     finally:
-        if host.process.returncode is None:
-            host.process.kill()
-            host.process.wait()
+        if real.process.returncode is None:
+            real.process.kill()
+            real.process.wait()
     got = run_states(simulated, names)
     differences = {}
     for state in expected:
         for key in expected[state].keys() | got[state].keys():
-            if (state, key) in CHOSEN:
+            if (state, key) in CHOSEN and route == "/PID":  # task/TID: Linux answers as fstat does
                 assert (expected[state][key], got[state][key]) == ("EESRCH", [16384, "0o555", "root"])
                 continue
             if expected[state].get(key) != got[state].get(key):
@@ -194,3 +226,36 @@ def test_serenity_personality_answers_as_serenityos_on_every_route(mount_system)
             "file re-read from offset 0/status": running["fresh path, nothing held/status/read"],
         }
         assert {key: got[key] for key in expected} == expected, state
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root: the host target runs as nobody")
+def test_a_file_held_across_the_reap_keeps_the_owner_of_its_last_lookup(mount_system):
+    """Linux fixes a /PID entry's owner when a lookup finds it (pid_update_inode): a file opened
+    while the process ran and first stat-ed after the reap, with no lookup between, still shows
+    the process's owner -- task/TID/* as /PID/*; /PID and task/TID themselves ask the process."""
+    mounted = mount_system(scenario="empty", personality="linux", extra_args=["--paused"])
+    names = ["status", "cmdline", "io", "maps", "limits", "environ", "task/{pid}/status", "task/{pid}/io"]
+
+    def owners(target: Any) -> dict[str, str]:
+        base = f"{target.base}/{target.pid}"
+        fds = {name: os.open(f"{base}/{name.format(pid=target.pid)}", os.O_RDONLY) for name in names}
+        fds["/PID"] = os.open(base, os.O_RDONLY | os.O_DIRECTORY)
+        fds["task/TID"] = os.open(f"{base}/task/{target.pid}", os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            target.make_zombie()
+            target.reap()
+            return {name: "root" if os.fstat(fd).st_uid == 0 else "user" for name, fd in fds.items()}
+        finally:
+            for fd in fds.values():
+                os.close(fd)
+
+    host = HostTarget()
+    try:
+        expected = owners(host)
+    finally:
+        if host.process.returncode is None:
+            host.process.kill()
+            host.process.wait()
+    got = owners(SimulatedTarget(mounted))
+    assert got == expected
+    assert expected["status"] == "user" and expected["/PID"] == "root"  # (both rules were seen)
