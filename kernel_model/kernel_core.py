@@ -23,6 +23,7 @@ from collections import deque
 from typing import Any, Callable, Protocol
 
 from .kernel_error import KernelError
+from .load_average import LoadAverage
 from .kernel_event import KernelEvent
 from .memory_manager import MemoryManager
 from .object_registry import ObjectRegistry
@@ -85,6 +86,7 @@ class KernelCore:
         self.total_time = 0                       # scheduler time over all CPUs, ns
         self.total_time_kernel = 0
         self.idle_time = 0
+        self.load = LoadAverage()                 # /proc/loadavg: decays at 5 s samples of the clock
         self.colonel = Process(self.registry, 0, 0, "colonel", kernel=True)
         self.colonel.lifetime_ref = adopt_ref(self.colonel, "kernel (the colonel never dies)")
         self.colonel.registered = True  # the kernel itself: never in the process table
@@ -162,6 +164,10 @@ class KernelCore:
     @property
     def next_pid(self) -> int:
         return self._next_pid
+
+    def runnable(self) -> int:
+        """Processes in state R: they want the CPU and are not stopped (loadavg's active count)."""
+        return sum(1 for p in self.busy if not self.processes[p].stopped)
 
     def was_allocated(self, pid: int) -> bool:
         """Whether `pid` ever named a process (PIDs are never reused)."""

@@ -178,7 +178,7 @@ class GlobalBackend:
         kernel = self.kernel
         with kernel.lock:
             user, system, idle = self._cpu_ticks()
-            running = sum(1 for p in kernel.busy if not kernel.processes[p].stopped)
+            running = kernel.runnable()
             created = kernel.total_processes_created
             switches = sum(p.thread.times_scheduled for p in kernel.processes.values() if p.thread is not None)
         n = kernel.ncpus
@@ -192,11 +192,12 @@ class GlobalBackend:
     def loadavg(self, caller: Caller) -> bytes:
         kernel = self.kernel
         with kernel.lock:
-            load = sum(kernel.processes[p].cpu_load for p in kernel.busy if not kernel.processes[p].stopped)
-            running = len(kernel.busy)
+            averages = kernel.load.line()
+            running = kernel.runnable()
             total = len(kernel.processes)
             last = kernel.next_pid - 1
-        return f"{load:.2f} {load:.2f} {load:.2f} {running}/{total} {last}\n".encode()
+        # the reader itself is running, as in /proc/stat's procs_running
+        return f"{averages} {max(1, running)}/{total} {last}\n".encode()
 
     def vmstat(self, caller: Caller) -> bytes:
         kernel = self.kernel

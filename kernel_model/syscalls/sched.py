@@ -56,3 +56,4 @@ class SchedSyscalls(KernelCore):
         colonel = self.colonel.counters
         colonel.time_kernel += capacity - used
         colonel.times_scheduled += 1
+        self.load.advance(self.clock.now_ns(), self.runnable())

@@ -309,3 +309,23 @@ def test_a_sleeping_process_has_switched_context(system):
     assert int(re.search(r"\nvoluntary_ctxt_switches:\t(\d+)\n", status).group(1)) >= 1
     ctxt = next(int(line.split()[1]) for line in read(registry, "stat").splitlines() if line.startswith("ctxt "))
     assert ctxt >= len(kernel.processes)
+
+
+def test_loadavg_is_linux_s_decaying_average_of_the_runnable_count():
+    """One process busy for a minute from idle, then idle for a minute: Linux reads
+    0.63 0.18 0.06, then 0.23 0.15 0.06 (its 5 s samples and fixed-point factors).  The runnable
+    count is the processes in state R, and agrees with /proc/stat's procs_running."""
+    kernel = Kernel(1 << 26)
+    registry = ProcFSComponentRegistry(kernel, "linux")
+    busy = kernel.spawn("busy")
+    kernel.spawn("sleeper")
+    kernel.set_cpu_load(busy, 1.0)
+    for _ in range(60):
+        kernel.tick(1.0)
+    assert read(registry, "loadavg").split()[:4] == ["0.63", "0.18", "0.06", "1/2"]
+    procs_running = re.search(r"^procs_running (\d+)$", read(registry, "stat"), re.M)
+    assert procs_running is not None and procs_running.group(1) == "1"
+    kernel.set_cpu_load(busy, 0.0)
+    kernel.tick(60.0)  # one long tick takes its twelve samples too
+    assert read(registry, "loadavg").split()[:3] == ["0.23", "0.15", "0.06"]
+    kernel.check_invariants()
