@@ -52,6 +52,8 @@ class GlobalBackend:
         machine = self.machine.root_entries()
         return [
             GlobalLink("self", self_link_target),
+            # the caller's thread: procsim mirrors a caller's main thread only (docs/linux-readers.md)
+            GlobalLink("thread-self", lambda c: _thread_of(self_link_target(c))),
             GlobalLink("mounts", lambda c: "self/mounts"),  # the caller's mount table, as on Linux
             f("all", self.all_json),
             f("memstat", self.memstat_json),
@@ -209,3 +211,9 @@ class GlobalBackend:
                   ("nr_mapped", 0), ("nr_file_pages", 0), ("pgfault", faults), ("pgmajfault", 0),
                   ("pswpin", 0), ("pswpout", 0), ("pgpgin", 0), ("pgpgout", 0)]
         return "".join(f"{k} {v}\n" for k, v in values).encode()
+
+
+def _thread_of(self_target: str) -> str:
+    """`thread-self`'s target, `PID/task/TID`, for the caller that `self` leads to."""
+    pid = self_target.rpartition("/")[2]
+    return f"{self_target}/task/{pid}"

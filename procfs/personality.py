@@ -18,6 +18,13 @@ from .component import ProcFSError
 #: (`mounts` keeps the table).  An open of a zombie's such file fails instead.
 PIN_MEMORY = "memory"
 PIN_NAMESPACE = "namespace"
+#: The open keeps what the file shows (auxv's saved vector, a user namespace's id maps): made at
+#: open, it is what a read answers after the process is gone.
+PIN_CONTENT = "content"
+#: Nothing is pinned, and a read once the task is gone is empty, not an error (task/TID/children).
+PIN_EMPTY = "empty"
+#: The pins whose content is made at open and kept.
+KEEPS_CONTENT = frozenset({PIN_NAMESPACE, PIN_CONTENT})
 
 #: The states a /PID's process can be in while it exists, as a personality tells them apart.
 RUNNING, ZOMBIE = "running", "zombie"
@@ -163,7 +170,7 @@ class Linux(Personality):
         return caller_uid == 0 or process_uid is None or caller_uid == process_uid
 
     def keeps_old_content(self, pin: str | None, had_content: bool) -> bool:
-        return pin == PIN_MEMORY or (pin == PIN_NAMESPACE and had_content)
+        return pin in (PIN_MEMORY, PIN_EMPTY) or (pin in KEEPS_CONTENT and had_content)
 
 
 SERENITY = Serenity()

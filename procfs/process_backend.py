@@ -11,10 +11,10 @@ from kernel_model import Process
 
 from . import process_environment as environment
 from .component import DIR, LNK, REG, ProcFSError
-from .personality import PIN_MEMORY, PIN_NAMESPACE, Personality
+from .personality import PIN_CONTENT, PIN_MEMORY, PIN_NAMESPACE, Personality
 from .process_directory import FileSpec, ProcessDirectory, ProcessEntry
-from .process_subdirectories import (FdDirectory, FdInfoDirectory, NamespaceDirectory, StacksDirectory,
-                                     TaskDirectory)
+from .process_subdirectories import (FdDirectory, FdInfoDirectory, MapFilesDirectory, NamespaceDirectory,
+                                     PagemapFile, StacksDirectory, TaskDirectory)
 from .process_view import CLK_TCK, ProcessView
 
 def _exe_target(p: Process) -> str:
@@ -71,12 +71,37 @@ _LINUX_ENTRIES = [
     FileSpec("exe", LNK, 0o777, target=_exe_target),
     FileSpec("fd", DIR, 0o500, directory=FdDirectory),
     FileSpec("task", DIR, 0o555, directory=TaskDirectory),
+    FileSpec("auxv", REG, 0o400, content=environment.auxv, pins=PIN_CONTENT, memory_at_open=True, ptrace_read=True),
+    FileSpec("stack", REG, 0o400, content=environment.kernel_stack, ptrace_read=True),
+    FileSpec("syscall", REG, 0o400, content=environment.syscall, ptrace_read=True),
+    FileSpec("sched", REG, 0o644, content=environment.sched),
+    FileSpec("timers", REG, 0o444, content=environment.empty),
+    FileSpec("timerslack_ns", REG, 0o666, content=environment.timerslack_ns),
+    FileSpec("coredump_filter", REG, 0o644, content=environment.coredump_filter),
+    FileSpec("arch_status", REG, 0o444, content=environment.arch_status),
+    FileSpec("autogroup", REG, 0o644, content=environment.autogroup),
+    FileSpec("uid_map", REG, 0o644, content=environment.id_map, pins=PIN_CONTENT),
+    FileSpec("gid_map", REG, 0o644, content=environment.id_map, pins=PIN_CONTENT),
+    FileSpec("projid_map", REG, 0o644, content=environment.id_map, pins=PIN_CONTENT),
+    FileSpec("setgroups", REG, 0o644, content=environment.setgroups, pins=PIN_CONTENT),
+    FileSpec("timens_offsets", REG, 0o644, content=environment.timens_offsets),
+    FileSpec("ksm_stat", REG, 0o400, content=environment.ksm_stat),
+    FileSpec("ksm_merging_pages", REG, 0o400, content=environment.ksm_merging_pages),
+    FileSpec("pagemap", REG, 0o400, directory=PagemapFile, ptrace_read=True),
+    FileSpec("map_files", DIR, 0o500, directory=MapFilesDirectory),
 ]
+
+#: What task/TID/ has of those (Linux's tid_base_stuff; its own `children` is ThreadDirectory's).
+_PER_THREAD = {"arch_status", "auxv", "cgroup", "clear_refs", "cmdline", "comm", "cpuset", "cwd", "environ", "exe",
+               "fd", "fdinfo", "gid_map", "io", "ksm_merging_pages", "ksm_stat", "limits", "loginuid", "maps",
+               "mem", "mountinfo", "mounts", "ns", "numa_maps", "oom_adj", "oom_score", "oom_score_adj",
+               "pagemap", "personality", "projid_map", "root", "sched", "schedstat", "sessionid", "setgroups",
+               "smaps", "smaps_rollup", "stack", "stat", "statm", "status", "syscall", "uid_map", "wchan"}
 
 # Under serenity both flavours, SerenityOS's shapes first (fd/ 0555, owned by root); under linux
 # fd/ is owned by the process and closed to others, as on Linux.
 for _spec in _LINUX_ENTRIES:
-    _spec.per_thread = _spec.name != "task"
+    _spec.per_thread = _spec.name in _PER_THREAD
 SERENITY_SPECS = {s.name: s for s in _SERENITY_ENTRIES}
 
 for _spec in _LINUX_ENTRIES:

@@ -26,7 +26,7 @@ from kernel_model.ref_counted import RefPtr, adopt_ref
 from kernel_model.weak_ptr import WeakPtr
 
 from .component import DIR, Caller, Component, NameLifetime, Node, ProcFSError
-from .personality import PIN_MEMORY, PIN_NAMESPACE, RUNNING, ZOMBIE, Personality
+from .personality import KEEPS_CONTENT, PIN_EMPTY, PIN_MEMORY, PIN_NAMESPACE, RUNNING, ZOMBIE, Personality
 from .process_view import ProcessView
 
 
@@ -60,7 +60,7 @@ class ProcessFile(Node):
         if not self.personality.content_at_first_read:
             return self.read(caller), None
         pin = self.check_open(caller)  # permission and existence now, the content at the first read
-        return (self.read(caller) if pin == PIN_NAMESPACE else None), pin
+        return (self.read(caller) if pin in KEEPS_CONTENT else None), pin
 
     def refresh(self, caller: Caller, content: bytes | None, pin: str | None) -> bytes:
         """Linux's seq_file builds a process file at the first read (opened while running, first
@@ -72,7 +72,7 @@ class ProcessFile(Node):
         except ProcFSError:
             if not self.personality.keeps_old_content(pin, content is not None):
                 raise
-            return b"" if pin == PIN_MEMORY else (content or b"")  # a pinned address space is empty now
+            return b"" if pin in (PIN_MEMORY, PIN_EMPTY) else (content or b"")  # a pinned address space is empty now
 
 Content = Callable[[ProcessView], bytes]
 
@@ -85,7 +85,7 @@ class FileSpec:
                  "memory_at_open", "ptrace_read", "per_thread")
 
     def __init__(self, name: str, file_type: int, permissions: int, *, content: Content | None = None,
-                 target: Target | None = None, directory: "type[ProcessSubdirectory] | None" = None,
+                 target: Target | None = None, directory: "type[ProcessEntry] | None" = None,
                  pins: str | None = None, memory_at_open: bool = False, ptrace_read: bool = False) -> None:
         self.name = name
         self.file_type = file_type

@@ -171,3 +171,99 @@ def zero_line(view: "ProcessView") -> bytes:
 
 def personality(view: "ProcessView") -> bytes:
     return b"00000000\n"
+
+
+# -- the rest of Linux's per-PID entries (fs/proc/base.c), from the model where it knows ------------
+
+#: auxv's types: AT_PAGESZ, AT_CLKTCK, AT_UID, AT_EUID, AT_GID, AT_EGID, AT_SECURE, AT_NULL.
+_AT_PAGESZ, _AT_CLKTCK, _AT_UID, _AT_EUID, _AT_GID, _AT_EGID, _AT_SECURE = 6, 17, 11, 12, 13, 14, 23
+
+
+def auxv(view: "ProcessView") -> bytes:
+    """The ELF auxiliary vector the process started with: (type, value) pairs of 8 bytes each,
+    ending with AT_NULL."""
+    p = view.p
+    pairs = [(_AT_PAGESZ, 4096), (_AT_CLKTCK, 100), (_AT_UID, p.uid), (_AT_EUID, p.euid), (_AT_GID, p.gid),
+             (_AT_EGID, p.egid), (_AT_SECURE, 0), (0, 0)]
+    return b"".join(t.to_bytes(8, "little") + v.to_bytes(8, "little") for t, v in pairs)
+
+
+def kernel_stack(view: "ProcessView") -> bytes:
+    """Where the thread sleeps in the kernel, as its wait channel says (addresses hidden: [<0>])."""
+    if view.zombie:
+        return b""  # a zombie has no stack left to unwind
+    where = wchan(view).decode()
+    frames = [f"{where}+0x1a/0x40"] if where != "0" else []
+    return "".join(f"[<0>] {frame}\n" for frame in [*frames, "entry_SYSCALL_64_after_hwframe+0x76/0x7e"]).encode()
+
+
+def syscall(view: "ProcessView") -> bytes:
+    """The system call the thread is blocked in and its arguments, or `running`."""
+    letter, _ = view.linux_state()
+    if letter == "R":
+        return b"running\n"
+    number = 61 if wchan(view) == b"do_wait" else 232  # wait4, epoll_wait
+    return f"{number} 0x0 0x0 0x0 0x0 0x0 0x0 0x7ffc00000000 0x7f0000000000\n".encode()
+
+
+def sched(view: "ProcessView") -> bytes:
+    """The scheduler's statistics for the thread (a few of CFS's fields, from the model's times)."""
+    p, c = view.p, view.p.counters
+    rows = [("se.sum_exec_runtime", f"{(c.time_user + c.time_kernel) / 1e6:.6f}"),
+            ("nr_switches", str(c.times_scheduled)), ("nr_voluntary_switches", str(c.times_scheduled)),
+            ("nr_involuntary_switches", "0"), ("prio", "120"), ("clock-delta", "0")]
+    head = f"{view.comm()} ({p.pid}, #threads: 1)\n{'-' * 67}\n"
+    return (head + "".join(f"{key:<45}:{value:>21}\n" for key, value in rows)).encode()
+
+
+def empty(view: "ProcessView") -> bytes:
+    return b""
+
+
+def timerslack_ns(view: "ProcessView") -> bytes:
+    return b"50000\n"
+
+
+def coredump_filter(view: "ProcessView") -> bytes:
+    if view.zombie:
+        return b""  # no address space, no namespaces left
+    return b"00000033\n"  # the default: anonymous private and shared, ELF headers, private huge pages
+
+
+def arch_status(view: "ProcessView") -> bytes:
+    return b"AVX512_elapsed_ms:\t-1\n"  # never used AVX-512
+
+
+def autogroup(view: "ProcessView") -> bytes:
+    return f"/autogroup-{view.p.sid} nice 0\n".encode()
+
+
+def id_map(view: "ProcessView") -> bytes:
+    return b"         0          0 4294967295\n"  # the initial user namespace maps every id to itself
+
+
+def setgroups(view: "ProcessView") -> bytes:
+    return b"allow\n"
+
+
+def timens_offsets(view: "ProcessView") -> bytes:
+    if view.zombie:
+        return b""  # no address space, no namespaces left
+    return b"monotonic           0         0\nboottime            0         0\n"
+
+
+def ksm_stat(view: "ProcessView") -> bytes:
+    if view.zombie:
+        return b""  # no address space left
+    """Kernel samepage merging: the model merges no pages."""
+    return (b"ksm_rmap_items 0\nksm_zero_pages 0\nksm_merging_pages 0\nksm_process_profit 0\n"
+            b"ksm_merge_any: no\nksm_mergeable: no\n")
+
+
+def ksm_merging_pages(view: "ProcessView") -> bytes:
+    return b"" if view.zombie else b"0\n"
+
+
+def children(view: "ProcessView") -> bytes:
+    """task/TID/children: the thread's children, each followed by a space."""
+    return "".join(f"{pid} " for pid in sorted(view.p.children)).encode()

@@ -12,6 +12,7 @@ from kernel_model.ref_counted import RefPtr, adopt_ref
 
 from . import process_environment as environment
 from .component import DIR, LNK, REG, Caller, Node, ProcFSError
+from .personality import PIN_EMPTY
 from .process_directory import (FileSpec, GeneratedEntry, ProcessDirectory, ProcessEntry, ProcessSubdirectory,
                                 Target)
 from .process_view import ProcessView
@@ -109,6 +110,10 @@ class TaskDirectory(ProcessSubdirectory):
         super()._destroy()
 
 
+#: What only task/TID/ has.
+THREAD_ONLY = {"children": FileSpec("children", REG, 0o444, content=environment.children, pins=PIN_EMPTY)}
+
+
 class ThreadDirectory(ProcessEntry):
     """`task/TID/`: the thread's entries, made from the same specs as /PID's (Linux's tid_base_stuff
     is that table too), so that every one answers exactly as its /PID twin at every step: open,
@@ -124,7 +129,9 @@ class ThreadDirectory(ProcessEntry):
 
     def specs(self) -> dict[str, FileSpec]:
         directory = self.directory()
-        return {} if directory is None else {n: s for n, s in directory.specs().items() if s.per_thread}
+        if directory is None:
+            return {}
+        return {**{n: s for n, s in directory.specs().items() if s.per_thread}, **THREAD_ONLY}
 
     def child(self, name: str) -> ProcessEntry:
         ref = self.children.get(name)
@@ -225,3 +232,80 @@ class _NamespaceInode(GeneratedEntry):
 
     def read(self, caller: Caller) -> bytes:
         raise ProcFSError(errno.EACCES, "namespace ioctls do not pass through FUSE")
+
+
+#: pagemap's bits (Documentation/admin-guide/mm/pagemap.rst): present, a file page or shared
+#: anonymous, mapped by this process alone.  The page frame number (bits 0-54) is shown to
+#: CAP_SYS_ADMIN only; procsim shows it to no one (a read has no caller to ask).
+PM_PRESENT, PM_FILE, PM_EXCLUSIVE = 1 << 63, 1 << 61, 1 << 56
+PM_ENTRY_BYTES = 8
+TASK_SIZE_PAGES = 0x7FFFFFFFF000 >> 12  # x86-64's user address space
+
+
+class PagemapFile(ProcessEntry):
+    """`pagemap`: eight bytes per virtual page, at offset (address / 4096) * 8, made from the
+    model's regions at each read: a page SerenityOS has materialized is present; the zero page
+    and the lazily committed page stand for pages never touched, which are not.  A COW page
+    that a fork shares, or a page of a region that another process maps too, is not exclusive."""
+
+    live = True  # read at the offset asked: the file is as big as the address space
+
+    def read(self, caller: Caller) -> bytes:
+        self.check_ptrace_read(caller)
+        return b""
+
+    def check_open(self, caller: Caller) -> str | None:
+        self.check_ptrace_read(caller)
+        if self.process().state != ProcessState.RUNNING:
+            raise ProcFSError(errno.ESRCH, "a zombie has no address space")  # pagemap_open
+        return None
+
+    def read_at(self, offset: int, size: int) -> bytes:
+        if offset % PM_ENTRY_BYTES or size % PM_ENTRY_BYTES:
+            raise ProcFSError(errno.EINVAL, "pagemap is read in whole entries")
+        directory = self.directory()
+        process = directory.process if directory is not None else None
+        if process is None or process.state != ProcessState.RUNNING or self.kernel is None:
+            return b""  # no address space: a read finds nothing (pagemap_read)
+        first = offset // PM_ENTRY_BYTES
+        last = min(first + size // PM_ENTRY_BYTES, TASK_SIZE_PAGES)
+        if first >= last:
+            return b""
+        entries = bytearray((last - first) * PM_ENTRY_BYTES)
+        with self.kernel.lock:
+            for region in process.space.regions:
+                start, stop = max(first, region.base >> 12), min(last, region.end >> 12)
+                if start >= stop:
+                    continue
+                vmobject = region.vmobject
+                private_anonymous = vmobject.is_anonymous and not region.shared
+                file_bit = 0 if private_anonymous else PM_FILE
+                alone = (vmobject.family_size() if private_anonymous else len(vmobject.regions)) <= 1
+                cow = vmobject.cow_map
+                states = region.pagemap()
+                for page in range(start, stop):
+                    index = page - (region.base >> 12)
+                    if states[index] != "P":
+                        continue
+                    # a private page a fork shares until one of them writes it (its COW bit)
+                    shared_cow = private_anonymous and cow is not None and cow[region.offset_pages + index] == 1
+                    exclusive = alone or (private_anonymous and not shared_cow)
+                    value = PM_PRESENT | file_bit | (PM_EXCLUSIVE if exclusive else 0)
+                    at = (page - first) * PM_ENTRY_BYTES
+                    entries[at:at + PM_ENTRY_BYTES] = value.to_bytes(8, "little")
+        return bytes(entries)
+
+
+class MapFilesDirectory(ProcessSubdirectory):
+    """`map_files/`: one link per file mapping, named by its range as maps prints it
+    (`7f0000000000-7f0000004000`), leading to the mapped file.  Linux lets only CAP_SYS_ADMIN
+    follow them (proc_map_files_get_link); procsim's readers see the target as root does."""
+
+    def names(self, process: Process) -> list[str]:
+        return [f"{r.base:x}-{r.end:x}" for r in process.space.regions if r.backing().file_path is not None]
+
+    def entry(self, process: Process, name: str) -> Node:
+        region = next(r for r in process.space.regions if f"{r.base:x}-{r.end:x}" == name)
+        path = region.backing().file_path
+        assert path is not None
+        return GeneratedEntry(self, LNK, 0o400, target=path)

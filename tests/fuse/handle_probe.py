@@ -46,7 +46,13 @@ def content_shape(name: str, data: bytes) -> Any:
     return "nonempty"
 
 
-def read_all(fd: int) -> bytes:
+#: Files as big as the address space: read from offset 0 once, never to the end.
+ONE_CHUNK = {"pagemap", "mem"}
+
+
+def read_all(fd: int, name: str = "") -> bytes:
+    if name.rpartition("/")[2] in ONE_CHUNK:
+        return os.read(fd, 4096)
     chunks = []
     while chunk := os.read(fd, 65536):
         chunks.append(chunk)
@@ -56,7 +62,7 @@ def read_all(fd: int) -> bytes:
 def read_path(name: str, path: str, dir_fd: int | None = None) -> Any:
     fd = os.open(path, os.O_RDONLY, dir_fd=dir_fd)
     try:
-        return content_shape(name, read_all(fd))
+        return content_shape(name, read_all(fd, name))
     finally:
         os.close(fd)
 
@@ -113,7 +119,7 @@ class Probe:
             for state in STATES[1:]:
                 self.unread[(state, name)] = os.open(name, os.O_RDONLY)
             fd = self.reread[name] = os.open(name, os.O_RDONLY)
-            read_all(fd)
+            read_all(fd, name)
         return {"kinds": self.kinds}
 
     def fresh(self, base: str, pid: str, names: list[str], kinds: dict[str, str]) -> dict:
@@ -143,13 +149,13 @@ class Probe:
                 continue
             if state != "running":
                 fd = self.unread[(state, name)]
-                routes["file opened before, first read now"][name] = attempt(lambda: content_shape(name, read_all(fd)))
+                routes["file opened before, first read now"][name] = attempt(lambda: content_shape(name, read_all(fd, name)))
             reread = self.reread[name]
             routes["fstat of held file"][name] = attempt(lambda: stat_shape(os.fstat(reread)))
 
             def again(fd: int = reread, name: str = name) -> Any:
                 os.lseek(fd, 0, os.SEEK_SET)
-                return content_shape(name, read_all(fd))
+                return content_shape(name, read_all(fd, name))
             routes["file re-read from offset 0"][name] = attempt(again)
         return routes
 

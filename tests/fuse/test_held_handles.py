@@ -259,3 +259,25 @@ def test_a_file_held_across_the_reap_keeps_the_owner_of_its_last_lookup(mount_sy
     got = owners(SimulatedTarget(mounted))
     assert got == expected
     assert expected["status"] == "user" and expected["/PID"] == "root"  # (both rules were seen)
+
+
+#: Entries of Linux's /PID (and task/TID) that the mount leaves out, each for its reason
+#: (docs/linux-readers.md lists them).
+LEFT_OUT = {
+    "attr": "the LSM attributes (SELinux, AppArmor): the simulated machine runs no security module",
+    "clear_refs": "write-only: it resets the soft-dirty bits, and a read-only mount takes no writes",
+    "mem": "the model keeps page states, not page contents: there are no bytes to read",
+    "net": "the per-process network view is the machine's, already at /net",
+    "oom_kill": "not in every 6.x; where the host has it, a per-process count the model does not keep",
+}
+
+
+@pytest.mark.parametrize("route", ["/PID", "task/TID"])
+def test_the_mount_has_every_entry_of_the_hosts_process_directories(mount_system, route):
+    mounted = mount_system(scenario="empty", personality="linux", extra_args=["--paused"])
+    pid = mounted.spawn("Shell", ppid=0)
+    host = f"/proc/{os.getpid()}" + (f"/task/{os.getpid()}" if route == "task/TID" else "")
+    mount = f"{mounted.path}/{pid}" + (f"/task/{pid}" if route == "task/TID" else "")
+    missing = set(os.listdir(host)) - set(os.listdir(mount))
+    assert missing - LEFT_OUT.keys() == set()
+    assert "status" in os.listdir(mount)  # (the listing was read)

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import subprocess
 
-READER = 'read -r mnt; read -r line < "$mnt/self/stat"; echo "$line"; read -r line < "$mnt/self/status"; echo "$line"'
+READER = ('read -r mnt; read -r line < "$mnt/self/stat"; echo "$line"; read -r line < "$mnt/self/status"; echo "$line"; '
+          'read -r line < "$mnt/thread-self/stat"; echo "$line"')
 
 
 def test_self_is_the_caller_even_where_a_simulated_process_has_its_number(mount_system):
@@ -18,9 +19,17 @@ def test_self_is_the_caller_even_where_a_simulated_process_has_its_number(mount_
     finally:
         if reader.poll() is None:
             reader.kill()
-    stat_line, status_line = out.splitlines()
+    stat_line, status_line, thread_line = out.splitlines()
     assert stat_line.startswith(f"{pid} (bash) ")
     assert status_line == "Name:\tbash"
+    assert thread_line.startswith(f"{pid} (bash) ")  # thread-self: its own task/TID
+
+
+def test_thread_self_is_the_callers_task_directory(mount_system):
+    import os
+    mounted = mount_system(scenario="empty", personality="linux", paused=True)
+    assert os.readlink(mounted.path / "thread-self") == f"{os.getpid()}/task/{os.getpid()}"
+    assert (mounted.path / "thread-self" / "stat").read_text().startswith(f"{os.getpid()} (")
 
 
 def test_a_callers_cached_view_is_never_shown_to_a_later_process_with_its_number(monkeypatch):

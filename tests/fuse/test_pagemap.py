@@ -1,0 +1,85 @@
+"""/PID/pagemap through a mount, decoded as Linux documents it (admin-guide/mm/pagemap.rst):
+the lazy, touched, COW-shared and shared-mapping states of the model's pages, where Linux tools
+look for them."""
+from __future__ import annotations
+
+import errno
+import os
+import struct
+
+import pytest
+
+PRESENT, FILE_OR_SHARED, EXCLUSIVE = 1 << 63, 1 << 61, 1 << 56
+PAGE = 4096
+
+
+def entries(path: str, address: int, pages: int) -> list[int]:
+    """The pagemap entries of `pages` pages from `address`, as a reader decodes them."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        data = os.pread(fd, pages * 8, address // PAGE * 8)
+    finally:
+        os.close(fd)
+    return list(struct.unpack(f"<{pages}Q", data))
+
+
+def flags(entry: int) -> str:
+    return "".join(letter for bit, letter in ((PRESENT, "p"), (FILE_OR_SHARED, "f"), (EXCLUSIVE, "x"))
+                   if entry & bit) or "-"
+
+
+def test_pagemap_shows_lazy_touched_cow_and_shared_pages(mount_system):
+    mounted = mount_system(scenario="empty", personality="linux", extra_args=["--paused"])
+    parent = mounted.spawn("parent", ppid=0)
+    private = int(mounted.ctl(f"mmap {parent} {8 * PAGE} private"), 0)
+    shared = int(mounted.ctl(f"mmap {parent} {4 * PAGE} shared"), 0)
+    mounted.ctl(f"write {parent} {private} {3 * PAGE}")
+    mounted.ctl(f"write {parent} {shared} {PAGE}")
+    pagemap = f"{mounted.path}/{parent}/pagemap"
+    # written pages are present and the parent's alone; the others were never touched (lazy)
+    assert [flags(e) for e in entries(pagemap, private, 8)] == ["px"] * 3 + ["-"] * 5
+    assert [flags(e) for e in entries(pagemap, shared, 4)] == ["pfx"] + ["-"] * 3
+    assert all(e & ((1 << 55) - 1) == 0 for e in entries(pagemap, private, 8))  # no frame numbers
+
+    child = int(mounted.ctl(f"fork {parent}"))
+    child_map = f"{mounted.path}/{child}/pagemap"
+    # after the fork both share the written pages copy-on-write, and the shared mapping
+    for path in (pagemap, child_map):
+        assert [flags(e) for e in entries(path, private, 4)] == ["p", "p", "p", "-"]
+        assert flags(entries(path, shared, 1)[0]) == "pf"
+    mounted.ctl(f"write {child} {private + PAGE} {PAGE}")  # the child's own copy now
+    assert [flags(e) for e in entries(child_map, private, 3)] == ["p", "px", "p"]
+
+    # whole entries only, and nothing past the address space
+    fd = os.open(pagemap, os.O_RDONLY)
+    try:
+        with pytest.raises(OSError) as refused:
+            os.pread(fd, 7, 0)
+        assert refused.value.errno == errno.EINVAL
+        assert os.pread(fd, 8, (0x7FFFFFFFF000 >> 12) * 8) == b""
+    finally:
+        os.close(fd)
+
+
+def test_pagemap_is_the_owners_alone(public_mount_system):
+    """Mode 0400, and like maps, readable only by who may ptrace the process (root or its user)."""
+    mounted = public_mount_system(scenario="empty", personality="linux", extra_args=["--paused", "--allow-other"])
+    pid = mounted.spawn("Shell", ppid=0, uid=100, gid=100)
+    directory = mounted.path / str(pid)
+    assert oct((directory / "pagemap").stat().st_mode & 0o777) == "0o400"
+
+    def open_as(uid: int, name: str) -> int:
+        child = os.fork()
+        if child == 0:
+            os.setgid(uid)
+            os.setuid(uid)
+            try:
+                os.close(os.open(directory / name, os.O_RDONLY))
+            except OSError as e:
+                os._exit(e.errno or 1)
+            os._exit(0)
+        return os.waitstatus_to_exitcode(os.waitpid(child, 0)[1])
+
+    assert open_as(65534, "status") == 0  # (another user reaches the mount)
+    assert open_as(65534, "pagemap") == errno.EACCES
+    assert open_as(100, "pagemap") == 0
