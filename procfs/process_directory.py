@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 from kernel_model import Kernel, Process, ProcessState
 from kernel_model.object_registry import ObjectRegistry
@@ -28,6 +28,19 @@ from kernel_model.weak_ptr import WeakPtr
 from .component import DIR, Caller, Component, NameLifetime, Node, ProcFSError
 from .personality import KEEPS_CONTENT, PIN_EMPTY, PIN_MEMORY, PIN_NAMESPACE, RUNNING, ZOMBIE, Personality
 from .process_view import ProcessView
+
+
+def prepare_children(children: "dict[str, RefPtr[Any]]") -> None:
+    """A directory that holds its children strongly prepares them with itself (seed 6b)."""
+    for ref in children.values():
+        ref.get().prepare_for_deletion()
+
+
+def release_children(children: "dict[str, RefPtr[Any]]") -> None:
+    """... and releases them when it dies: a handle may still hold one."""
+    for ref in children.values():
+        ref.release()
+    children.clear()
 
 
 class ProcessFile(Node):
@@ -182,16 +195,13 @@ class ProcessDirectory(Component):
         return self.kernel is not None and self.process is not None
 
     def prepare_for_deletion(self) -> None:
-        for ref in self.children.values():
-            ref.get().prepare_for_deletion()
+        prepare_children(self.children)
         if self.process_ref is not None:
             process_ref, self.process_ref = self.process_ref, None
             process_ref.release()
 
     def _destroy(self) -> None:
-        for ref in self.children.values():
-            ref.release()
-        self.children.clear()
+        release_children(self.children)
         if self.process_ref is not None:
             self.process_ref.release()
             self.process_ref = None

@@ -14,7 +14,7 @@ from . import process_environment as environment
 from .component import DIR, LNK, REG, Caller, Node, ProcFSError
 from .personality import PIN_EMPTY
 from .process_directory import (FileSpec, GeneratedEntry, ProcessDirectory, ProcessEntry, ProcessSubdirectory,
-                                Target)
+                                Target, prepare_children, release_children)
 from .process_view import ProcessView
 
 class FdDirectory(ProcessSubdirectory):
@@ -100,13 +100,10 @@ class TaskDirectory(ProcessSubdirectory):
         return ref.get()
 
     def prepare_for_deletion(self) -> None:
-        for ref in self.threads.values():
-            ref.get().prepare_for_deletion()
+        prepare_children(self.threads)
 
     def _destroy(self) -> None:
-        for ref in self.threads.values():
-            ref.release()
-        self.threads.clear()
+        release_children(self.threads)
         super()._destroy()
 
 
@@ -162,13 +159,10 @@ class ThreadDirectory(ProcessEntry):
         return [(name, spec.file_type | spec.permissions) for name, spec in self.specs().items()]
 
     def prepare_for_deletion(self) -> None:
-        for ref in self.children.values():
-            ref.get().prepare_for_deletion()
+        prepare_children(self.children)
 
     def _destroy(self) -> None:
-        for ref in self.children.values():
-            ref.release()
-        self.children.clear()
+        release_children(self.children)
         super()._destroy()
 
 def _live_target(process: Process, target: Target) -> str:
