@@ -32,6 +32,7 @@ from .process import Process, ProcessState
 from .ram_file_system import RamFileSystem
 from .ref_counted import adopt_ref
 from .sim_clock import SimClock
+from .vm_events import VMEvents
 
 ORPHAN_POLICIES = ("serenity", "linux")
 
@@ -87,6 +88,9 @@ class KernelCore:
         self.total_time_kernel = 0
         self.idle_time = 0
         self.load = LoadAverage()                 # /proc/loadavg: decays at 5 s samples of the clock
+        self.vm_events = VMEvents()               # /proc/vmstat: memory events since boot
+        self.syslog_seq = 0                       # /proc/kmsg: lines written to dmesg so far
+        self.syslog_read_seq = 0                  # /proc/kmsg: lines a reader has consumed
         self.colonel = Process(self.registry, 0, 0, "colonel", kernel=True)
         self.colonel.lifetime_ref = adopt_ref(self.colonel, "kernel (the colonel never dies)")
         self.colonel.registered = True  # the kernel itself: never in the process table
@@ -116,17 +120,30 @@ class KernelCore:
 
     def _mm_event(self, kind: str, **fields: Any) -> None:
         if kind == "purge":
+            self.vm_events.pgpurged += fields["pages"]
             self._log(f"MM: purged {fields['pages']} pages of {fields['object']} ({fields['reason']})")
         self.emit(kind, **fields)
 
     def _log(self, line: str) -> None:
         self.version += 1
         self.dmesg.append(f"[{self.clock.seconds():12.6f}] {printable(line)}")
+        self.syslog_seq += 1
 
     def log(self, line: str) -> None:
         """Write a line to the kernel log (dmesg), e.g. from the simulation runner."""
         with self.lock:
             self._log(line)
+
+    def syslog_read(self) -> list[str]:
+        """The log lines no reader has consumed yet, consumed now (syslog(SYSLOG_ACTION_READ),
+        what /proc/kmsg reads): a reader that fell behind the ring starts at its oldest line."""
+        with self.lock:
+            unread = min(self.syslog_seq - self.syslog_read_seq, len(self.dmesg))
+            lines = list(self.dmesg)[len(self.dmesg) - unread:] if unread else []
+            if unread:
+                self.version += 1
+            self.syslog_read_seq = self.syslog_seq
+            return lines
 
     # ------------------------------------------------------------------------------------------
     # panic

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 from typing import Callable
 
-from kernel_model import Kernel, ProcessState
+from kernel_model import Kernel
 
 from . import serenity_machine
 from .component import Caller, GlobalDirectory, GlobalFile, GlobalLink, Node, json_bytes
 from .linux_machine import LinuxMachine
+from .machine_devices import DEFAULT, MachineDevices
 from .process_view import ProcessView, ticks
 
 
-PAGE_KB = 4
 OSRELEASE = "6.1.0-procsim"
 KERNEL_CMDLINE = "serial_debug panic=shutdown root=/dev/hda1 procsim=1"
 
@@ -29,10 +29,10 @@ dumps = json_bytes
 class GlobalBackend:
     """Builds the root's fixed entries over one kernel."""
 
-    def __init__(self, kernel: Kernel, linux: bool = False) -> None:
+    def __init__(self, kernel: Kernel, linux: bool = False, devices: MachineDevices = DEFAULT) -> None:
         self.kernel = kernel
         self.linux = linux  # the personality: Linux's format where the two share a path
-        self.machine = LinuxMachine(kernel)
+        self.machine = LinuxMachine(kernel, devices)
 
     def entries(self, self_link_target: Callable[[Caller], str]) -> list[Node]:
         f = GlobalFile
@@ -46,9 +46,11 @@ class GlobalBackend:
         # Where SerenityOS and Linux use one path for different formats (interrupts, net/), the
         # personality chooses; everything else is there in both.
         if self.linux:
-            shared_paths = [f("interrupts", self.machine.interrupts), self.machine.net_directory()]
+            shared_paths = [f("interrupts", self.machine.interrupts), f("devices", self.machine.devices_text),
+                            self.machine.net_directory()]
         else:
-            shared_paths = [f("interrupts", self.interrupts_json), *serenity_machine.root_entries()]
+            shared_paths = [f("interrupts", self.interrupts_json), f("devices", self.devices_json),
+                            *serenity_machine.root_entries()]
         machine = self.machine.root_entries()
         return [
             GlobalLink("self", self_link_target),
@@ -60,15 +62,14 @@ class GlobalBackend:
             f("cmdline", lambda c: f"{KERNEL_CMDLINE}\n".encode()),
             f("dmesg", self.dmesg, 0o400),
             f("df", self.df_json),
-            f("devices", self.devices_json),
             *shared_paths,
             f("keymap", lambda c: dumps({"keymap": "en-us"})),
-            f("cpuinfo", self.cpuinfo),
+            f("cpuinfo", self.machine.cpuinfo),
             f("uptime", self.uptime),
-            f("meminfo", self.meminfo),
+            f("meminfo", self.machine.memory.meminfo),
             f("stat", self.stat),
             f("loadavg", self.loadavg),
-            f("vmstat", self.vmstat),
+            f("vmstat", self.machine.memory.vmstat),
             f("version", lambda c: f"Linux version {OSRELEASE} (procsim) #1 SMP\n".encode()),
             GlobalDirectory("sys", [
                 f("kmalloc_stacks", lambda c: b"false\n"),
@@ -132,43 +133,9 @@ class GlobalBackend:
                        "device_sharing": 1, "call_count": 0}])
 
     # -- Linux flavour ---------------------------------------------------------------------------
-    def cpuinfo(self, caller: Caller) -> bytes:
-        blocks = []
-        for cpu in range(self.kernel.ncpus):
-            blocks.append(
-                f"processor\t: {cpu}\nvendor_id\t: SerenityOS\ncpu family\t: 6\nmodel\t\t: 1\n"
-                f"model name\t: procsim virtual CPU\nstepping\t: 1\ncpu MHz\t\t: 2000.000\n"
-                f"physical id\t: 0\nsiblings\t: {self.kernel.ncpus}\ncore id\t\t: {cpu}\n"
-                f"cpu cores\t: {self.kernel.ncpus}\nflags\t\t: fpu pae sse sse2 lm\n\n")  # lm: x86_64
-        return "".join(blocks).encode()
-
     def uptime(self, caller: Caller) -> bytes:
         kernel = self.kernel
         return f"{kernel.uptime_seconds():.2f} {kernel.idle_time / 1e9:.2f}\n".encode()
-
-    def meminfo(self, caller: Caller) -> bytes:
-        mm = self.kernel.mm
-        with self.kernel.lock:
-            c = mm.counters()
-            usage = mm.page_usage()
-        kb = PAGE_KB
-        total = c["total"] * kb
-        free = (c["total"] - c["used"]) * kb
-        lines = [
-            ("MemTotal", total), ("MemFree", free),
-            ("MemAvailable", (c["uncommitted"] + usage["volatile"]) * kb),
-            ("Buffers", 0), ("Cached", usage["inode"] * kb), ("SwapCached", 0),
-            ("Active", usage["anonymous"] * kb), ("Inactive", (usage["volatile"] + usage["inode"]) * kb),
-            ("Active(anon)", usage["anonymous"] * kb), ("Inactive(anon)", usage["volatile"] * kb),
-            ("Active(file)", 0), ("Inactive(file)", usage["inode"] * kb),
-            ("Unevictable", 0), ("Mlocked", 0), ("SwapTotal", 0), ("SwapFree", 0),
-            ("Dirty", 0), ("Writeback", 0), ("AnonPages", (usage["anonymous"] + usage["volatile"]) * kb),
-            ("Mapped", usage["inode"] * kb), ("Shmem", 0), ("KReclaimable", 0), ("Slab", 0),
-            ("SReclaimable", 0), ("SUnreclaim", 0), ("KernelStack", 0), ("PageTables", 0),
-            ("CommitLimit", total), ("Committed_AS", (c["used"] + c["committed"]) * kb),
-            ("VmallocTotal", 0), ("VmallocUsed", 0), ("VmallocChunk", 0),
-        ]
-        return "".join(f"{(key + ':'):<15} {value:>8} kB\n" for key, value in lines).encode()
 
     def _cpu_ticks(self) -> tuple[int, int, int]:
         kernel = self.kernel
@@ -200,17 +167,6 @@ class GlobalBackend:
             last = kernel.next_pid - 1
         # the reader itself is running, as in /proc/stat's procs_running
         return f"{averages} {max(1, running)}/{total} {last}\n".encode()
-
-    def vmstat(self, caller: Caller) -> bytes:
-        kernel = self.kernel
-        with kernel.lock:
-            c = kernel.mm.counters()
-            faults = sum(p.counters.zero_faults + p.counters.cow_faults + p.counters.inode_faults
-                         for p in kernel.processes.values() if p.state != ProcessState.DEAD)
-        values = [("nr_free_pages", c["total"] - c["used"]), ("nr_anon_pages", c["used"] - 2),
-                  ("nr_mapped", 0), ("nr_file_pages", 0), ("pgfault", faults), ("pgmajfault", 0),
-                  ("pswpin", 0), ("pswpout", 0), ("pgpgin", 0), ("pgpgout", 0)]
-        return "".join(f"{k} {v}\n" for k, v in values).encode()
 
 
 def _thread_of(self_target: str) -> str:

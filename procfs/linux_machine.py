@@ -1,8 +1,8 @@
 """The Linux machine around the simulated kernel: the system-wide files Linux readers expect
 that the kernel model has no facts for, shown as an idle Linux 6.x machine would show them.
 
-The simulated machine has one loopback interface and nothing on it, one idle RAM disk, no swap,
-no memory pressure and one NUMA node.  Where the model does have the facts, they come from it: the object
+The simulated machine has the host's disks and interfaces (machine_devices.py), idle and without
+addresses, no swap, no memory pressure and one NUMA node.  Where the model does have the facts, they come from it: the object
 counts of `slabinfo` (the kernel's live RefCounted objects, by class), the timer interrupts
 (the simulated clock), open files (`sys/fs/file-nr`), the process limit (`threads-max`).
 
@@ -11,9 +11,13 @@ kernel/sched/psi.c), as node_exporter, psutil, procps, sysstat and util-linux pa
 """
 from __future__ import annotations
 
+import uuid
+
 from kernel_model import Kernel
 
 from .component import Caller, GlobalDirectory, GlobalFile, Node
+from .linux_memory import LinuxMemory
+from .machine_devices import DEFAULT, MachineDevices
 
 HZ = 250  # the timer interrupt rate the LOC row counts at (CONFIG_HZ_250, Debian's)
 SOFTIRQS = ("HI", "TIMER", "NET_TX", "NET_RX", "BLOCK", "IRQ_POLL", "TASKLET", "SCHED", "HRTIMER", "RCU")
@@ -79,6 +83,29 @@ NET_STAT = {
                  "periodic_gc_runs forced_gc_runs unresolved_discards table_fulls",
 }
 
+# crypto: a few of the algorithms every x86_64 kernel registers, as crypto/proc.c prints them.
+_SHASH = [("type", "shash"), ("blocksize", "{block}"), ("digestsize", "{digest}"), ("", "")]
+CRYPTO = [
+    [("name", name), ("driver", driver), ("module", "kernel"), ("priority", priority), ("refcnt", "1"),
+     ("selftest", "passed"), ("internal", "no")]
+    + [(key, value.format(block=block, digest=digest)) for key, value in _SHASH]
+    for name, driver, priority, block, digest in [
+        ("crc32c", "crc32c-generic", "100", "1", "4"), ("sha256", "sha256-generic", "100", "64", "32"),
+        ("sha1", "sha1-generic", "100", "64", "20")]
+] + [[("name", "aes"), ("driver", "aes-generic"), ("module", "kernel"), ("priority", "100"), ("refcnt", "1"),
+      ("selftest", "passed"), ("internal", "no"), ("type", "cipher"), ("blocksize", "16"),
+      ("min keysize", "16"), ("max keysize", "32"), ("", "")]]
+# misc: the character devices of major 10, minors from Documentation/admin-guide/devices.txt,
+# newest registration first; fuse is the one procsim itself stands on.
+MISC = [(229, "fuse"), (237, "loop-control"), (236, "device-mapper"), (235, "autofs"), (183, "hw_random")]
+# devices: the character majors of a minimal x86_64 machine (Documentation/admin-guide/devices.txt).
+CHARACTER_MAJORS = [(1, "mem"), (4, "/dev/vc/0"), (4, "tty"), (4, "ttyS"), (5, "/dev/tty"),
+                    (5, "/dev/console"), (5, "/dev/ptmx"), (7, "vcs"), (10, "misc"), (13, "input"),
+                    (128, "ptm"), (136, "pts")]
+# cpuinfo: one virtual CPU model; lm (long mode) makes lscpu say 64-bit.
+CPU_FLAGS = "fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx fxsr sse sse2 " \
+            "ht syscall nx lm constant_tsc rep_good nopl cpuid pni ssse3 cx16 sse4_1 sse4_2 popcnt hypervisor"
+
 
 def _text(lines: list[str]) -> bytes:
     return "".join(line + "\n" for line in lines).encode()
@@ -101,8 +128,10 @@ def _pairs(tables: dict[str, str], fixed: dict[tuple[str, str], int] | None = No
 class LinuxMachine:
     """Builds the Linux machine's system-wide entries over one kernel."""
 
-    def __init__(self, kernel: Kernel) -> None:
+    def __init__(self, kernel: Kernel, devices: MachineDevices = DEFAULT) -> None:
         self.kernel = kernel
+        self.devices = devices
+        self.memory = LinuxMemory(kernel)
 
     # -- the root's files ------------------------------------------------------------------------
     def root_entries(self) -> list[Node]:
@@ -110,10 +139,12 @@ class LinuxMachine:
         f = GlobalFile
         return [
             _static("filesystems", [f"{dev}\t{name}" for dev, name in FILESYSTEMS]),
-            # One idle block device, the RAM disk (major 1): readers such as procinfo abort on an
-            # empty table, and a machine whose root is in memory has at least that.
-            _static("diskstats", [f"{1:>4} {0:>7} ram0" + " 0" * 17]),
-            _static("partitions", ["major minor  #blocks  name", "", f"{1:>4} {0:>8} {16384:>10} ram0"]),
+            # The host's disks, idle (readers such as procinfo abort on an empty table; the default
+            # machine has one RAM disk).  partitions lists those with a size, as Linux does.
+            _static("diskstats", [f"{d.major:>4} {d.minor:>7} {d.name}" + " 0" * 17 for d in self.devices.disks]),
+            _static("partitions", ["major minor  #blocks  name", ""]
+                    + [f"{d.major:>4} {d.minor:>8} {d.sectors // 2:>10} {d.name}"
+                       for d in self.devices.disks if d.sectors]),
             _static("swaps", ["Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority"]),
             _static("locks", []),
             _static("cgroups", ["#subsys_name\thierarchy\tnum_cgroups\tenabled"]
@@ -122,10 +153,40 @@ class LinuxMachine:
             f("zoneinfo", self.zoneinfo),
             f("slabinfo", self.slabinfo, 0o400),
             f("softirqs", self.softirqs),
+            f("kmsg", self.kmsg, 0o400),
+            _static("consoles", [f"{'tty0':<21}-WU (EC  p  )    4:1"]),
+            _static("crypto", [f"{key:<13}: {value}" if key else "" for block in CRYPTO for key, value in block]),
+            _static("misc", [f"{minor:>3} {name}" for minor, name in MISC]),
             GlobalDirectory("pressure", [_static(name, [f"{kind} avg10=0.00 avg60=0.00 avg300=0.00 total=0"
                                                         for kind in ("some", "full")])
                                          for name in ("cpu", "io", "memory")]),
         ]
+
+    def kmsg(self, caller: Caller) -> bytes:
+        """The log lines no reader has consumed, consumed by this open (each line once, to one
+        reader, as syslog(SYSLOG_ACTION_READ) hands them), each with its level: `<6>` (info).
+        Where Linux would block for the next line, procsim answers end of file."""
+        return _text([f"<6>{line}" for line in self.kernel.syslog_read()])
+
+    def devices_text(self, caller: Caller) -> bytes:
+        """Linux's /proc/devices: the character majors, then the disks' block majors."""
+        return _text(["Character devices:", *(f"{major:>3} {name}" for major, name in CHARACTER_MAJORS), "",
+                      "Block devices:", *(f"{major:>3} {name}" for major, name in self.devices.block_majors)])
+
+    def cpuinfo(self, caller: Caller) -> bytes:
+        """Linux's x86 cpuinfo block per CPU, every key Linux 6.x writes (arch/x86/kernel/cpu/proc.c)."""
+        n = self.kernel.ncpus
+        blocks = []
+        for cpu in range(n):
+            blocks.append(
+                f"processor\t: {cpu}\nvendor_id\t: SerenityOS\ncpu family\t: 6\nmodel\t\t: 1\n"
+                f"model name\t: procsim virtual CPU\nstepping\t: 1\nmicrocode\t: 0x1\ncpu MHz\t\t: 2000.000\n"
+                f"cache size\t: 4096 KB\nphysical id\t: 0\nsiblings\t: {n}\ncore id\t\t: {cpu}\n"
+                f"cpu cores\t: {n}\napicid\t\t: {cpu}\ninitial apicid\t: {cpu}\nfpu\t\t: yes\n"
+                f"fpu_exception\t: yes\ncpuid level\t: 13\nwp\t\t: yes\nflags\t\t: {CPU_FLAGS}\n"
+                f"bugs\t\t:\nbogomips\t: 4000.00\nclflush size\t: 64\ncache_alignment\t: 64\n"
+                f"address sizes\t: 48 bits physical, 48 bits virtual\npower management:\n\n")
+        return "".join(blocks).encode()
 
     def interrupts(self, caller: Caller) -> bytes:
         """Linux's table: one column per CPU; the timer counts at HZ on every CPU."""
@@ -215,8 +276,11 @@ class LinuxMachine:
                 GlobalDirectory("random", [
                     _static("entropy_avail", ["256"]), _static("poolsize", ["256"]),
                     _static("boot_id", ["5e1ec7ed-0000-4000-8000-000000000001"]),
+                    f("uuid", lambda c: f"{uuid.uuid4()}\n".encode()),  # a new one at each read
+                    _static("urandom_min_reseed_secs", ["60"]), _static("write_wakeup_threshold", ["896"]),
                 ]),
             ],
+            "vm": self.memory.sys_vm(),
             "fs": [f("file-nr", self.file_nr), _static("file-max", ["9223372036854775807"]),
                    _static("nr_open", ["1048576"])],
             "net": [GlobalDirectory("netfilter", [_static("nf_conntrack_count", ["0"]),
@@ -235,11 +299,11 @@ class LinuxMachine:
         return GlobalDirectory("net", self.net_entries(self.kernel.ncpus))
 
     def net_entries(self, ncpus: int) -> list[Node]:
-        lo = "    lo:" + "".join(f" {0:>7}" for _ in range(16))
+        rows = [f"{name + ':':>7}" + "".join(f" {0:>7}" for _ in range(16)) for name in self.devices.interfaces]
         entries: list[Node] = [
             _static("dev", ["Inter-|   Receive                                                |  Transmit",
                             " face |bytes    packets errs drop fifo frame compressed multicast|bytes    "
-                            "packets errs drop fifo colls carrier compressed", lo]),
+                            "packets errs drop fifo colls carrier compressed", *rows]),
             _static("snmp", _pairs(SNMP, SNMP_FIXED)),
             _static("netstat", _pairs(NETSTAT)),
             _static("softnet_stat", [" ".join(["00000000"] * 12 + [f"{cpu:08x}", "00000000", "00000000"])

@@ -21,6 +21,7 @@ from kernel_model.weak_ptr import WeakPtr
 
 from .component import DIR, Caller, GlobalDirectory, Node, ProcFSError
 from .global_backend import GlobalBackend
+from .machine_devices import DEFAULT, MachineDevices
 from .host_caller import host_cmdline, host_identity, host_process_facts, own_view
 from .personality import SERENITY, Personality, personality_named
 from .process_backend import ProcessDirectory, specs_for
@@ -54,7 +55,7 @@ class ReaderHooks:
 
 class ProcFSComponentRegistry:
     def __init__(self, kernel: Kernel, personality: str | Personality = SERENITY,
-                 hooks: ReaderHooks = ReaderHooks()) -> None:
+                 hooks: ReaderHooks = ReaderHooks(), devices: MachineDevices = DEFAULT) -> None:
         self.kernel = kernel
         self.personality = personality_named(personality)
         self.directories: dict[int, RefPtr[ProcessDirectory]] = {}
@@ -72,7 +73,7 @@ class ProcFSComponentRegistry:
         # The callers' own views by host PID, with what tells that process from a later one.
         self._host_dirs: OrderedDict[int, tuple[int | None, RefPtr[ProcessDirectory]]] = OrderedDict()
         self._host_registry = ObjectRegistry()  # host-caller views are not kernel objects
-        self.root = RootDirectory(self, GlobalBackend(kernel, self.personality.linux_files).entries(self._self_target))
+        self.root = RootDirectory(self, GlobalBackend(kernel, self.personality.linux_files, devices).entries(self._self_target))
         with kernel.lock:
             kernel.add_observer(self)
             for process in kernel.processes.values():

@@ -61,10 +61,13 @@ class AccessSyscalls(KernelCore):
         thread.zero_faults += faults.zero
         thread.cow_faults += faults.cow
         thread.inode_faults += faults.inode
+        self.vm_events.pgfault += faults.total()
+        self.vm_events.pgmajfault += faults.inode
         if faults.total():
             self.emit("fault", pid=process.pid, zero=faults.zero, cow=faults.cow, inode=faults.inode)
         if response is PageFaultResponse.OUT_OF_MEMORY:
             self._log(f"Out of memory, killing: {process.name}({process.pid})")
+            self.vm_events.oom_kill += 1
             self.emit("oom_kill", pid=process.pid, name=process.name, address=address)
             self._die(process, 0, _signal.SIGSEGV, "out of memory")
             return AccessResult(pages, faults.zero, faults.cow, faults.inode, True, _signal.SIGSEGV, "out of memory")

@@ -15,6 +15,7 @@ from typing import Any
 
 from kernel_model import Kernel, KernelError
 from procfs.component import GlobalDirectory, GlobalFile
+from procfs.machine_devices import MachineDevices
 from procfs.registry import ProcFSComponentRegistry, ReaderHooks
 from procfs.sim_backend import LiveFile, SwitchFile, build_sim_directory
 
@@ -57,7 +58,8 @@ class Simulation:
                                        speed=options.speed, seed=options.seed)
         self.interpreter = CommandInterpreter(self.kernel, self.runner, self.runner.has_program)
         self.registry = ProcFSComponentRegistry(self.kernel, options.personality, ReaderHooks(
-            on_access=self.interpreter.on_access, watched_listings=self.interpreter.watched_listings))
+            on_access=self.interpreter.on_access, watched_listings=self.interpreter.watched_listings),
+            MachineDevices.of_host())  # readers cross-check disks and interfaces with the host's
         header = {"scenario": options.scenario, "scenario_text": scenario.text, "seed": options.seed,
                   "personality": options.personality, "orphan_policy": options.orphan_policy,
                   "memory": str(memory), "processes": options.processes}

@@ -17,7 +17,11 @@ from pathlib import Path
 
 import pytest
 
+from procfs.machine_devices import MachineDevices
+
 from ..conftest import in_namespace, require_tool, run, wait_until
+
+HOST = MachineDevices.of_host()  # what the simulated machine's disks and interfaces are named after
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +86,7 @@ def test_psutil_disk_partitions_and_io_read_the_mount(system):
     result = json.loads(ok(in_namespace(system, f"{sys.executable} -c '{code}'")))
     *partitions, disks = result
     assert ["/proc", "fuse.procsim"] in partitions
-    assert disks == ["ram0"]
+    assert disks == sorted(disk.name for disk in HOST.disks)  # the host's disks, the model's counters
 
 
 # -- the exporters --------------------------------------------------------------------------------
@@ -189,8 +193,10 @@ def test_vmstat_and_slabtop_show_the_kernels_objects(system):
     assert slabs.get("Process", 0) >= processes  # every Process object, zombies included
     assert "Process" in ok(in_namespace(system, "slabtop -o"))
     summary = ok(in_namespace(system, "vmstat -D"))
-    assert re.search(r"^\s*1 partitions", summary, re.MULTILINE), summary
-    ok(in_namespace(system, "vmstat -d"))  # lists disks the host's /sys/block knows: none here
+    assert re.search(rf"^\s*{len(HOST.disks)} disks", summary, re.MULTILINE), summary
+    # vmstat -d lists the disks the host's /sys/block knows: the machine has the host's
+    listed = [line.split()[0] for line in ok(in_namespace(system, "vmstat -d")).splitlines()[2:]]
+    assert sorted(listed) == sorted(disk.name for disk in HOST.disks)
 
 
 def test_lsirq_and_mpstat_read_linux_interrupts(running):
@@ -278,7 +284,7 @@ def test_task_directories_have_the_process_files(system):
 
 
 # -- the network ----------------------------------------------------------------------------------
-def test_netstat_sar_and_psutil_see_a_loopback_only_machine(system):
+def test_netstat_sar_and_psutil_see_the_hosts_interfaces_idle(system):
     require_tool("netstat", "net-tools")
     require_tool("sar", "sysstat")
     assert re.search(r"^lo\s+65536", ok(in_namespace(system, "netstat -i")), re.MULTILINE)
@@ -288,7 +294,10 @@ def test_netstat_sar_and_psutil_see_a_loopback_only_machine(system):
     code = ("import json, psutil; print(json.dumps([sorted(psutil.net_io_counters(pernic=True)), "
             "len(psutil.net_connections()), psutil.boot_time()]))")
     nics, connections, boot = json.loads(ok(in_namespace(system, f"{sys.executable} -c '{code}'")))
-    assert nics == ["lo"] and connections == 0
+    assert nics == sorted(HOST.interfaces) and connections == 0
+    # psutil asks the host's kernel for addresses and the mount for the interface list: they agree
+    code = "import psutil; assert set(psutil.net_if_addrs()) <= set(psutil.net_if_stats()), psutil.net_if_stats()"
+    ok(in_namespace(system, f"{sys.executable} -c '{code}'"))
 
 
 def test_glances_counts_the_simulated_processes(system):

@@ -101,17 +101,21 @@ def test_status_uses_a_tab_after_every_colon(system):
 
 
 def test_meminfo_lines_are_key_colon_padding_value_kb(system):
+    """Linux's layout: a 16-column key, an 8-column value, kB except for the huge page counts."""
     kernel, registry, _ = system
     text = read(registry, "meminfo")
     values = {}
     for line in text.splitlines():
-        m = re.match(r"^([A-Za-z_()]+):\s+(\d+) kB$", line)
-        assert m, line
+        m = re.match(r"^([A-Za-z_()0-9]+):\s+(\d+)( kB)?$", line)
+        assert m and len(line.partition(" kB")[0]) >= 24, line
+        assert (m.group(3) is None) == m.group(1).startswith("HugePages_"), line
         values[m.group(1)] = int(m.group(2))
     assert values["MemTotal"] == kernel.mm.total * 4
     for key in ("MemFree", "MemAvailable", "Buffers", "Cached", "SwapTotal", "SwapFree", "Committed_AS",
-                "CommitLimit", "Active", "Inactive", "Shmem", "Slab", "SReclaimable"):
+                "CommitLimit", "Active", "Inactive", "Shmem", "Slab", "SReclaimable", "HugePages_Total",
+                "Hugepagesize", "DirectMap4k", "Percpu", "Zswap", "SecPageTables", "NFS_Unstable"):
         assert key in values
+    assert values["DirectMap4k"] == values["MemTotal"] and values["CommitLimit"] == values["MemTotal"]
 
 
 def test_stat_uptime_loadavg_cpuinfo_formats(system):
@@ -329,3 +333,98 @@ def test_loadavg_is_linux_s_decaying_average_of_the_runnable_count():
     kernel.tick(60.0)  # one long tick takes its twelve samples too
     assert read(registry, "loadavg").split()[:3] == ["0.23", "0.15", "0.06"]
     kernel.check_invariants()
+
+
+def test_vmstat_counts_the_models_memory_events_since_boot():
+    """pgfault, pgmajfault, oom_kill and purged volatile pages come from the machine's counters,
+    which outlive the process that made them (Linux's vm_event_states)."""
+    kernel = Kernel(1 << 22, orphan_policy="linux")
+    registry = ProcFSComponentRegistry(kernel, "linux")
+
+    def vmstat() -> dict[str, int]:
+        return {key: int(value) for key, value in (line.split() for line in read(registry, "vmstat").splitlines())}
+    init = kernel.spawn("init")
+    greedy = kernel.spawn("greedy", ppid=init)
+    before = vmstat()
+    assert {"nr_free_pages", "pgfault", "pgmajfault", "oom_kill", "pglazyfreed", "thp_fault_alloc"} <= set(before)
+    addr = kernel.mmap(greedy, 4 * PAGE)
+    kernel.access(greedy, addr, 4 * PAGE, write=True)
+    fd = kernel.open(greedy, "/usr/lib/libc.so")
+    kernel.access(greedy, kernel.mmap(greedy, PAGE, flags=mman.MAP_PRIVATE, prot=mman.PROT_READ, fd=fd), PAGE)
+    after = vmstat()
+    assert after["pgfault"] - before["pgfault"] == 5 and after["pgmajfault"] - before["pgmajfault"] == 1
+    kernel.exit(greedy, 0)
+    kernel.waitpid(init, greedy)
+    assert vmstat()["pgfault"] == after["pgfault"]  # the process is gone; its faults are not
+    hog = kernel.spawn("hog", ppid=init)
+    big = kernel.mmap(hog, kernel.mm.total * PAGE, flags=mman.MAP_PRIVATE | mman.MAP_ANONYMOUS | mman.MAP_NORESERVE)
+    assert kernel.access(hog, big, kernel.mm.total * PAGE, write=True).killed
+    assert vmstat()["oom_kill"] == before["oom_kill"] + 1
+
+
+def test_sys_vm_says_the_models_commit_policy_and_write_only_sysctls_cannot_be_read():
+    kernel = Kernel(1 << 22)
+    registry = ProcFSComponentRegistry(kernel, "linux")
+    assert read(registry, "sys/vm/overcommit_memory") == "2\n"  # strict: SerenityOS commits at allocation
+    assert read(registry, "sys/vm/overcommit_ratio") == "100\n"  # against the whole pool: CommitLimit
+    assert read(registry, "sys/vm/stat_refresh") == ""
+    names = dict(registry.root.lookup("sys", ROOT).lookup("vm", ROOT).list(ROOT))
+    assert stat.S_IMODE(names["drop_caches"]) == 0o200 and stat.S_IMODE(names["swappiness"]) == 0o644
+    with pytest.raises(ProcFSError) as e:
+        read(registry, "sys/vm/drop_caches")  # even root: proc_sys_permission asks the owner's bits
+    assert e.value.errno == errno.EACCES
+    first, second = read(registry, "sys/kernel/random/uuid"), read(registry, "sys/kernel/random/uuid")
+    assert re.match(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\n$", first)
+    assert first != second
+
+
+def test_kmsg_hands_each_log_line_to_one_reader_once():
+    kernel = Kernel(1 << 22)
+    registry = ProcFSComponentRegistry(kernel, "linux")
+    logged = read(registry, "kmsg").splitlines()
+    assert logged and all(re.match(r"^<6>\[ *\d+\.\d{6}\] ", line) for line in logged)
+    assert read(registry, "kmsg") == ""  # consumed; Linux would block here
+    kernel.log("hello")
+    assert read(registry, "kmsg").splitlines() == [f"<6>{kernel.dmesg[-1]}"]
+    assert read(registry, "dmesg").count("hello") == 1  # dmesg reads the ring, not the reader's place
+
+
+def test_devices_consoles_crypto_and_misc_have_linuxs_layout(system):
+    _, registry, _ = system
+    for name in ("consoles", "crypto", "misc", "kmsg"):
+        assert name in dict(registry.root.list(ROOT))
+    assert re.match(r"^tty0 +-WU \(EC  p  \) +4:1\n$", read(registry, "consoles"))
+    blocks = read(registry, "crypto").split("\n\n")
+    assert blocks[-1] == "" and all(block.startswith("name         : ") for block in blocks[:-1])
+    assert "229 fuse\n" in read(registry, "misc")
+    devices = read(registry, "devices")
+    if registry.personality.name == "serenity":
+        assert json.loads(devices)[0]["class_name"] == "NullDevice"
+        return
+    character, block = devices.split("\n\n")
+    assert character.splitlines()[:2] == ["Character devices:", "  1 mem"]
+    assert block.splitlines() == ["Block devices:", "  1 ramdisk"]
+
+
+def test_the_machine_has_the_hosts_devices_and_leaves_hostile_names_out(tmp_path):
+    from procfs.machine_devices import DEFAULT, MachineDevices
+    sys_root = tmp_path / "sys"
+    for name, number, size in (("vda", "254:0", "2048"), ("loop0", "7:0", "0"), ("bad name", "8:0", "1")):
+        (sys_root / "block" / name).mkdir(parents=True)
+        (sys_root / "block" / name / "dev").write_text(number + "\n")
+        (sys_root / "block" / name / "size").write_text(size + "\n")
+    for name in ("eth0", "lo", "x\x1b[2J"):
+        (sys_root / "class" / "net" / name).mkdir(parents=True)
+    devices_file = tmp_path / "devices"
+    devices_file.write_text("Character devices:\n  1 mem\n\nBlock devices:\n  7 loop\n254 virtblk\n")
+    devices = MachineDevices.of_host(str(sys_root), str(devices_file))
+    assert [d.name for d in devices.disks] == ["loop0", "vda"]
+    assert devices.interfaces == ("lo", "eth0")
+    assert devices.block_majors == ((7, "loop"), (254, "virtblk"))
+    kernel = Kernel(1 << 22)
+    registry = ProcFSComponentRegistry(kernel, "linux", devices=devices)
+    assert [line.split()[2] for line in read(registry, "diskstats").splitlines()] == ["loop0", "vda"]
+    assert read(registry, "partitions").splitlines()[2:] == [" 254        0       1024 vda"]  # sized ones only
+    assert [line.split(":")[0].strip() for line in read(registry, "net/dev").splitlines()[2:]] == ["lo", "eth0"]
+    assert read(registry, "devices").endswith("Block devices:\n  7 loop\n254 virtblk\n")
+    assert MachineDevices.of_host(str(tmp_path / "none")).disks == DEFAULT.disks  # no sysfs: the RAM disk
