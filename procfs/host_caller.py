@@ -2,8 +2,9 @@
 
 FUSE gives the *thread* id; /proc/self must name the process, so the tid is mapped to its Tgid
 through the host's /proc (cached, since a caller asks many times in a row).  The caller's own PID
-then resolves as a hidden directory so that `ps`, which looks itself up, works.  This is the only
-read of the host's /proc on a request path, and only for those two names.
+then resolves as a hidden directory so that `ps`, which looks itself up, works; its `fd/` and
+`fdinfo/` are the caller's own, read from the host, so a reader that watches its own descriptors
+(psutil's open_files, `lsof -p $$`) sees them.  Only the caller itself ever reaches that view.
 """
 from __future__ import annotations
 
@@ -50,6 +51,31 @@ def host_cmdline(pid: int) -> list[str]:
     except OSError:
         return []
     return [a.decode(errors="replace") for a in raw.split(b"\0") if a]
+
+
+def host_fds(pid: int) -> list[str]:
+    """The host process's open descriptors, ascending."""
+    try:
+        return sorted((name for name in os.listdir(f"{_HOST_PROC}/{pid}/fd") if name.isdigit()), key=int)
+    except OSError:
+        return []
+
+
+def host_fd(pid: int, fd: str) -> tuple[str, int] | None:
+    """Where the host process's descriptor leads, and its link's permission bits (how it was
+    opened); None once it is closed."""
+    try:
+        return os.readlink(f"{_HOST_PROC}/{pid}/fd/{fd}"), os.lstat(f"{_HOST_PROC}/{pid}/fd/{fd}").st_mode & 0o777
+    except OSError:
+        return None
+
+
+def host_fdinfo(pid: int, fd: str) -> bytes | None:
+    try:
+        with open(f"{_HOST_PROC}/{pid}/fdinfo/{fd}", "rb") as f:
+            return f.read(65536)
+    except OSError:
+        return None
 
 
 def own_view(pid: int, facts: dict[str, str]) -> tuple[int, int]:

@@ -312,7 +312,7 @@ class LinuxMachine:
                                  "UDP: inuse 0 mem 0", "UDPLITE: inuse 0", "RAW: inuse 0", "FRAG: inuse 0 memory 0"]),
             _static("sockstat6", ["TCP6: inuse 0", "UDP6: inuse 0", "UDPLITE6: inuse 0", "RAW6: inuse 0",
                                   "FRAG6: inuse 0 memory 0"]),
-            _static("if_inet6", ["00000000000000000000000000000001 01 80 10 80       lo"]),
+            _static("if_inet6", list(self.devices.ipv6_rows)),
             _static("protocols", ["protocol  size sockets  memory press maxhdr  slab module     cl co di ac io "
                                   "in de sh ss gs se re sp bi br ha uh gp em"]),
         ]

@@ -32,9 +32,11 @@ class MachineDevices:
     disks: tuple[Disk, ...]
     interfaces: tuple[str, ...]  # `lo` first, as Linux lists it
     block_majors: tuple[tuple[int, str], ...]  # /proc/devices' block drivers
+    # net/if_inet6's rows: the interfaces' IPv6 addresses, which readers compare with getifaddrs()
+    ipv6_rows: tuple[str, ...] = ("00000000000000000000000000000001 01 80 10 80       lo",)
 
     @classmethod
-    def of_host(cls, sys_root: str = "/sys", proc_devices: str = "/proc/devices") -> "MachineDevices":
+    def of_host(cls, sys_root: str = "/sys", proc: str = "/proc") -> "MachineDevices":
         """The host's whole disks (not partitions) and interfaces; the defaults where sysfs has none."""
         disks = []
         for name in _listing(f"{sys_root}/block"):
@@ -45,9 +47,10 @@ class MachineDevices:
         interfaces = _listing(f"{sys_root}/class/net")
         interfaces = ["lo"] + [name for name in interfaces if name != "lo"]
         disks.sort(key=lambda disk: (disk.major, disk.minor))
+        ipv6 = _ipv6_rows(f"{proc}/net/if_inet6", set(interfaces)) or DEFAULT.ipv6_rows
         if not disks:
-            return cls(DEFAULT.disks, tuple(interfaces), DEFAULT.block_majors)
-        return cls(tuple(disks), tuple(interfaces), _block_majors(proc_devices, disks))
+            return cls(DEFAULT.disks, tuple(interfaces), DEFAULT.block_majors, ipv6)
+        return cls(tuple(disks), tuple(interfaces), _block_majors(f"{proc}/devices", disks), ipv6)
 
 
 def _listing(path: str) -> list[str]:
@@ -72,6 +75,19 @@ def _block_majors(proc_devices: str, disks: list[Disk]) -> tuple[tuple[int, str]
         pass
     majors = {disk.major: named.get(disk.major, disk.name.rstrip("0123456789") or disk.name) for disk in disks}
     return tuple(sorted(majors.items()))
+
+
+_IPV6_ROW = re.compile(r"[0-9a-f]{32} [0-9a-f]{2,8} [0-9a-f]{2} [0-9a-f]{2} [0-9a-f]{2} +([A-Za-z0-9_.:-]{1,32})\Z")
+
+
+def _ipv6_rows(path: str, interfaces: set[str]) -> tuple[str, ...]:
+    """The host's if_inet6 rows of the machine's interfaces (the shape checked, nothing else kept)."""
+    try:
+        with open(path, encoding="ascii", errors="replace") as f:
+            lines = f.read(65536).splitlines()
+    except OSError:
+        return ()
+    return tuple(line for line in lines if (m := _IPV6_ROW.match(line)) and m[1] in interfaces)
 
 
 def _first_line(path: str) -> str:

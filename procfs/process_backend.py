@@ -13,8 +13,9 @@ from . import process_environment as environment
 from .component import DIR, LNK, REG, ProcFSError
 from .personality import PIN_CONTENT, PIN_MEMORY, PIN_NAMESPACE, Personality
 from .process_directory import FileSpec, ProcessDirectory, ProcessEntry
-from .process_subdirectories import (FdDirectory, FdInfoDirectory, MapFilesDirectory, NamespaceDirectory,
-                                     PagemapFile, StacksDirectory, TaskDirectory)
+from .process_subdirectories import (FdDirectory, FdInfoDirectory, HostFdDirectory, HostFdInfoDirectory,
+                                     MapFilesDirectory, NamespaceDirectory, PagemapFile, StacksDirectory,
+                                     TaskDirectory)
 from .process_view import CLK_TCK, ProcessView
 
 def _exe_target(p: Process) -> str:
@@ -110,8 +111,24 @@ for _spec in _LINUX_ENTRIES:
 LINUX_SPECS = {**SERENITY_SPECS, **{s.name: s for s in _LINUX_ENTRIES}}
 
 
-def specs_for(personality: Personality) -> dict[str, FileSpec]:
-    """The entries of `/PID/` under `personality`."""
+def _host_caller_specs(specs: dict[str, FileSpec]) -> dict[str, FileSpec]:
+    """A host caller's own view: the same entries, its descriptors read from the host."""
+    mirrored = {"fd": HostFdDirectory, "fdinfo": HostFdInfoDirectory}
+    copies = {}
+    for name, directory in mirrored.items():
+        spec = specs[name]
+        copies[name] = FileSpec(name, DIR, spec.permissions, directory=directory, ptrace_read=spec.ptrace_read)
+        copies[name].per_thread = spec.per_thread
+    return {**specs, **copies}
+
+
+HOST_CALLER_SPECS = {False: _host_caller_specs(SERENITY_SPECS), True: _host_caller_specs(LINUX_SPECS)}
+
+
+def specs_for(personality: Personality, host_caller: bool = False) -> dict[str, FileSpec]:
+    """The entries of `/PID/` under `personality` (of a host caller's own view: host_caller)."""
+    if host_caller:
+        return HOST_CALLER_SPECS[personality.linux_files]
     return LINUX_SPECS if personality.linux_files else SERENITY_SPECS
 
 

@@ -12,6 +12,7 @@ from kernel_model.ref_counted import RefPtr, adopt_ref
 
 from . import process_environment as environment
 from .component import DIR, LNK, REG, Caller, Node, ProcFSError
+from .host_caller import host_fd, host_fdinfo, host_fds
 from .personality import PIN_EMPTY
 from .process_directory import (FileSpec, GeneratedEntry, ProcessDirectory, ProcessEntry, ProcessSubdirectory,
                                 Target, prepare_children, release_children)
@@ -70,6 +71,42 @@ class _FdInfoFile(GeneratedEntry):
             if e.errno == errno.ESRCH:
                 raise ProcFSError(errno.ENOENT, "process is gone") from None
             raise
+
+class HostFdDirectory(FdDirectory):
+    """fd/ of a host caller's own view: the caller's own descriptors, as the host shows them."""
+
+    def host_pid(self) -> int:
+        directory = self.directory()
+        assert directory is not None and directory.host_pid is not None, "a host caller's view only"
+        return directory.host_pid
+
+    def names(self, process: Process) -> list[str]:
+        return host_fds(self.host_pid())
+
+    def entry(self, process: Process, name: str) -> Node:
+        found = host_fd(self.host_pid(), name)
+        if found is None:
+            raise ProcFSError(errno.ENOENT, f"fd {name} was closed")
+        target, mode = found
+        return GeneratedEntry(self, LNK, mode, target=target)
+
+
+class HostFdInfoDirectory(FdInfoDirectory, HostFdDirectory):
+    """fdinfo/ of a host caller's own view: the caller's own, as the host shows them."""
+
+    def names(self, process: Process) -> list[str]:
+        return HostFdDirectory.names(self, process)
+
+    def entry(self, process: Process, name: str) -> Node:
+        host_pid = self.host_pid()
+
+        def content() -> bytes:
+            info = host_fdinfo(host_pid, name)
+            if info is None:
+                raise ProcFSError(errno.ENOENT, f"fd {name} was closed")
+            return info
+        return _FdInfoFile(self, REG, 0o444, content=content)
+
 
 class StacksDirectory(ProcessSubdirectory):
     def names(self, process: Process) -> list[str]:

@@ -183,7 +183,7 @@ class ProcFSComponentRegistry:
         process.thread.state = "Running"  # type: ignore[union-attr]
         process_ref = adopt_ref(process, "host caller view")
         directory = ProcessDirectory(self._host_registry, process_ref, self.personality, None,
-                                     specs_for(self.personality))
+                                     specs_for(self.personality, host_caller=True))
         directory.host_pid = pid
         if cached is not None:
             self._host_dirs.pop(pid)[1].release()

@@ -1,7 +1,10 @@
 """Unmodified psutil reads the mount through PROCFS_PATH; its answers match the kernel's /all."""
 import json
-import time
 import os
+import re
+import subprocess
+import time
+from typing import Callable
 
 import psutil
 import pytest
@@ -163,3 +166,48 @@ def test_the_host_mirror_keeps_any_argv_a_linux_process_has(mount_system):
     finally:
         hostile.kill()
         hostile.wait()
+
+
+# -- psutil's own test suite, with the mount as /proc -----------------------------------------------
+#: Debian's python3-psutil ships psutil's tests (scripts/install-reader-tools installs it).
+PSUTIL_TESTS = "/usr/lib/python3/dist-packages/psutil/tests"
+#: psutil's tests that fail with the mount as /proc and pass on the host's, each for its reason
+#: (docs/linux-readers.md lists them): they need host processes of their own in /proc.
+NEEDS_HOST_PROCESSES = {
+    "test_system.TestProcessAPIs.test_process_iter": "its own PID in the listing of /proc",
+    "test_system.TestProcessAPIs.test_pid_exists": "a child it started, in /proc",
+    "test_system.TestProcessAPIs.test_pid_exists_2": "every PID of /proc alive for the kernel's kill(pid, 0)",
+    "test_system.TestProcessAPIs.test_wait_procs": "children it started, in /proc",
+    "test_system.TestProcessAPIs.test_wait_procs_no_timeout": "children it started, in /proc",
+    "test_linux.TestProcess.test_parse_smaps_vs_memory_maps": "a child it started, in /proc",
+    "test_linux.TestMisc.test_issue_687": "its own second thread (the caller's own view has its main thread)",
+}
+
+
+def psutil_suite(wrap: Callable[[list[str]], list[str]]) -> tuple[set[str], int]:
+    """The failed tests (FAIL or ERROR) of psutil's test_system and test_linux, and how many ran."""
+    argv = ["/usr/bin/python3", "-m", "unittest", "psutil.tests.test_system", "psutil.tests.test_linux"]
+    result = subprocess.run(wrap(argv), capture_output=True, text=True, timeout=300, cwd="/tmp")
+    failed = {m[1].removeprefix("psutil.tests.") for m in re.finditer(r"^(?:FAIL|ERROR): (\S+)", result.stderr, re.M)}
+    ran = re.search(r"^Ran (\d+) tests", result.stderr, re.M)
+    assert ran, result.stderr[-3000:]
+    return failed, int(ran[1])
+
+
+def test_psutils_own_tests_pass_on_the_mount_but_for_those_needing_host_processes(mount_system):
+    if not os.path.exists(f"{PSUTIL_TESTS}/test_linux.py"):
+        message = "psutil's tests are not installed (Debian package python3-psutil; scripts/install-reader-tools)"
+        if os.geteuid() == 0:
+            pytest.fail(message)
+        pytest.skip(message)
+    from procsim.clients.namespace import NamespaceUnavailable, reader_argv
+
+    mounted = mount_system(scenario="default", personality="linux")
+    try:
+        reader_argv(str(mounted.path), [])
+    except NamespaceUnavailable as e:
+        pytest.skip(str(e))
+    on_host, ran_on_host = psutil_suite(lambda argv: argv)
+    on_mount, ran_on_mount = psutil_suite(lambda argv: reader_argv(str(mounted.path), argv))
+    assert ran_on_mount == ran_on_host > 100
+    assert on_mount - on_host <= set(NEEDS_HOST_PROCESSES), sorted(on_mount - on_host)

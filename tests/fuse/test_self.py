@@ -32,6 +32,24 @@ def test_thread_self_is_the_callers_task_directory(mount_system):
     assert (mounted.path / "thread-self" / "stat").read_text().startswith(f"{os.getpid()} (")
 
 
+def test_a_callers_own_descriptors_are_its_own(mount_system, tmp_path):
+    """fd/ and fdinfo/ of the caller's own view are the caller's: a reader that waits to see a file
+    it opened (psutil's own test_open_files_mode does) would otherwise wait for ever."""
+    import os
+    mounted = mount_system(scenario="empty", personality="linux", paused=True)
+    opened = tmp_path / "opened"
+    opened.write_text("x")
+    script = (f'exec 7<"{opened}"; read -r mnt; printf "%s\\n" "$(readlink "$mnt/self/fd/7")"; '
+              'ls "$mnt/self/fd" | sort -n | tr "\\n" " "; echo; grep ^flags "$mnt/self/fdinfo/7"; ls "$mnt/self/fd/9"')
+    out = subprocess.run(["bash", "-c", script], input=f"{mounted.path}\n", capture_output=True, text=True,
+                         timeout=60)
+    target, listing, flags = out.stdout.splitlines()
+    assert target == str(opened)
+    assert {"0", "1", "2", "7"} <= set(listing.split())
+    assert int(flags.split()[1], 8) & os.O_ACCMODE == os.O_RDONLY
+    assert "No such file or directory" in out.stderr  # fd 9 is not open
+
+
 def test_a_callers_cached_view_is_never_shown_to_a_later_process_with_its_number(monkeypatch):
     """Host PIDs wrap: the caches of who is calling (thread -> process) and of the caller's own
     view are checked against the process asking now, not trusted by number."""

@@ -415,9 +415,13 @@ def test_the_machine_has_the_hosts_devices_and_leaves_hostile_names_out(tmp_path
         (sys_root / "block" / name / "size").write_text(size + "\n")
     for name in ("eth0", "lo", "x\x1b[2J"):
         (sys_root / "class" / "net" / name).mkdir(parents=True)
-    devices_file = tmp_path / "devices"
-    devices_file.write_text("Character devices:\n  1 mem\n\nBlock devices:\n  7 loop\n254 virtblk\n")
-    devices = MachineDevices.of_host(str(sys_root), str(devices_file))
+    (tmp_path / "proc" / "net").mkdir(parents=True)
+    (tmp_path / "proc" / "devices").write_text("Character devices:\n  1 mem\n\nBlock devices:\n  7 loop\n254 virtblk\n")
+    (tmp_path / "proc" / "net" / "if_inet6").write_text(
+        "fe8000000000000000fc00fffe000001 04 40 20 80     eth0\n"
+        "fe8000000000000000fc00fffe000002 05 40 20 80     tap9\n"  # not an interface of the machine
+        "00000000000000000000000000000001 01 80 10 80       lo\n")
+    devices = MachineDevices.of_host(str(sys_root), str(tmp_path / "proc"))
     assert [d.name for d in devices.disks] == ["loop0", "vda"]
     assert devices.interfaces == ("lo", "eth0")
     assert devices.block_majors == ((7, "loop"), (254, "virtblk"))
@@ -427,4 +431,5 @@ def test_the_machine_has_the_hosts_devices_and_leaves_hostile_names_out(tmp_path
     assert read(registry, "partitions").splitlines()[2:] == [" 254        0       1024 vda"]  # sized ones only
     assert [line.split(":")[0].strip() for line in read(registry, "net/dev").splitlines()[2:]] == ["lo", "eth0"]
     assert read(registry, "devices").endswith("Block devices:\n  7 loop\n254 virtblk\n")
+    assert [line.split()[-1] for line in read(registry, "net/if_inet6").splitlines()] == ["eth0", "lo"]
     assert MachineDevices.of_host(str(tmp_path / "none")).disks == DEFAULT.disks  # no sysfs: the RAM disk
