@@ -311,3 +311,14 @@ def test_lscpu_sees_a_64_bit_machine(system):
     """cpuinfo's flags carry `lm` (long mode), as every x86_64 CPU's do: lscpu said 32-bit."""
     out = ok(in_namespace(system, "lscpu"))
     assert re.search(r"^CPU op-mode\(s\):\s+32-bit, 64-bit$", out, re.MULTILINE), out
+
+
+def test_sysctl_reads_every_variable_without_an_error(system):
+    require_tool("sysctl", "procps")
+    result = in_namespace(system, "sysctl -a")
+    assert result.returncode == 0 and result.stderr == ""
+    values = dict(line.split(" = ", 1) for line in result.stdout.splitlines())
+    assert values["vm.overcommit_memory"] == "2" and values["vm.overcommit_ratio"] == "100"
+    assert re.fullmatch(r"[0-9a-f-]{36}", values["kernel.random.uuid"])
+    assert "vm.drop_caches" not in values  # write-only: sysctl skips it, as on Linux
+    assert values["kernel.threads-max"].isdigit() and values["fs.file-nr"].split()[0].isdigit()

@@ -83,3 +83,38 @@ def test_pagemap_is_the_owners_alone(public_mount_system):
     assert open_as(65534, "status") == 0  # (another user reaches the mount)
     assert open_as(65534, "pagemap") == errno.EACCES
     assert open_as(100, "pagemap") == 0
+
+
+def test_pmap_and_pagemap_agree_with_the_models_regions(mount_system):
+    """`pmap -X` (procps, from smaps) and a pagemap decoder show, for every mapping of every live
+    process, the size and resident pages the model's regions hold (/PID/vm)."""
+    import json
+    import re
+    import shutil
+
+    from ..conftest import in_namespace, require_tool
+    require_tool("pmap", "procps")
+    assert shutil.which("pmap")
+    mounted = mount_system(scenario="default", personality="linux", extra_args=["--paused"])
+    pids = sorted(int(name) for name in os.listdir(mounted.path) if name.isdigit()
+                  and (mounted.path / name / "vm").read_bytes() != b"[]")
+    assert len(pids) >= 3
+    out = in_namespace(mounted, " ".join(f"pmap -X {pid};" for pid in pids)).stdout
+    tables = re.split(r"^\d+: ", out, flags=re.M)[1:]
+    assert len(tables) == len(pids)
+    for pid, table in zip(pids, tables, strict=True):
+        regions = {r["address"]: r for r in json.loads((mounted.path / str(pid) / "vm").read_text())}
+        header, *rows = table.splitlines()[1:]
+        columns = header.split()
+        seen = {}
+        for row in rows:
+            fields = row.split()
+            if len(fields) < 2 or not re.fullmatch(r"[r-][w-][x-][ps]", fields[1]):
+                continue  # the separator and the totals
+            values = dict(zip(columns, fields, strict=False))
+            seen[int(values["Address"], 16)] = (int(values["Size"]), int(values["Rss"]))
+        expected = {address: (r["size"] // 1024, r["amount_resident"] // 1024) for address, r in regions.items()}
+        assert seen == expected, pid
+        for address, r in regions.items():
+            present = [bool(e & PRESENT) for e in entries(f"{mounted.path}/{pid}/pagemap", address, r["size"] // PAGE)]
+            assert sum(present) * PAGE == r["amount_resident"], (pid, r["name"])
