@@ -233,6 +233,17 @@ class GlobalFile(Node):
         return self.generate(caller)
 
 
+def text_lines(lines: list[str]) -> bytes:
+    """A text file's content: each line ended by a newline."""
+    return "".join(line + "\n" for line in lines).encode()
+
+
+def fixed_file(name: str, lines: list[str], permissions: int = 0o444) -> GlobalFile:
+    """A root file whose content never changes, made once."""
+    content = text_lines(lines)
+    return GlobalFile(name, lambda caller: content, permissions)
+
+
 class GlobalLink(Node):
     file_type = LNK
     permissions = 0o777

@@ -38,10 +38,10 @@ class GlobalBackend:
         f = GlobalFile
         linux_sys = self.machine.sys_entries()
         sys_kernel = GlobalDirectory("kernel", [
-            f("pid_max", lambda c: b"4194304\n"),
+            f("pid_max", lambda c: b"4194304\n", 0o644),
             f("osrelease", lambda c: f"{OSRELEASE}\n".encode()),
             f("ostype", lambda c: b"Linux\n"),
-            f("hostname", lambda c: b"procsim\n"),
+            f("hostname", lambda c: b"procsim\n", 0o644),
         ] + linux_sys.pop("kernel"))
         # Where SerenityOS and Linux use one path for different formats (interrupts, net/), the
         # personality chooses; everything else is there in both.

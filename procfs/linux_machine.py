@@ -15,7 +15,8 @@ import uuid
 
 from kernel_model import Kernel
 
-from .component import Caller, GlobalDirectory, GlobalFile, Node
+from .component import Caller, GlobalDirectory, GlobalFile, Node, fixed_file, text_lines
+from .linux_kernel_tables import LinuxKernelTables
 from .linux_memory import LinuxMemory
 from .machine_devices import DEFAULT, MachineDevices
 
@@ -48,15 +49,54 @@ SNMP = {
 SNMP_FIXED = {("Ip", "Forwarding"): 2, ("Ip", "DefaultTTL"): 64, ("Tcp", "RtoAlgorithm"): 1,
               ("Tcp", "RtoMin"): 200, ("Tcp", "RtoMax"): 120000, ("Tcp", "MaxConn"): -1}
 NETSTAT = {
-    "TcpExt": "SyncookiesSent SyncookiesRecv SyncookiesFailed EmbryonicRsts PruneCalled RcvPruned OfoPruned "
-              "OutOfWindowIcmps LockDroppedIcmps ArpFilter TW TWRecycled TWKilled PAWSActive PAWSEstab "
-              "DelayedACKs DelayedACKLocked DelayedACKLost ListenOverflows ListenDrops TCPHPHits TCPPureAcks "
-              "TCPHPAcks TCPTimeouts TCPAbortOnData TCPAbortOnClose TCPAbortOnMemory TCPAbortOnTimeout "
-              "TCPRetransFail TCPRcvCoalesce TCPOFOQueue TCPOFODrop TCPSynRetrans TCPOrigDataSent TCPKeepAlive "
-              "TCPDelivered",
-    "IpExt": "InNoRoutes InTruncatedPkts InMcastPkts OutMcastPkts InBcastPkts OutBcastPkts InOctets OutOctets "
-             "InMcastOctets OutMcastOctets InBcastOctets OutBcastOctets InCsumErrors InNoECTPkts InECT1Pkts "
-             "InECT0Pkts InCEPkts ReasmOverlaps",
+    "TcpExt": "SyncookiesSent SyncookiesRecv SyncookiesFailed EmbryonicRsts PruneCalled RcvPruned "
+              "OfoPruned OutOfWindowIcmps LockDroppedIcmps ArpFilter TW TWRecycled TWKilled "
+              "PAWSActive PAWSEstab BeyondWindow TSEcrRejected PAWSOldAck PAWSTimewait "
+              "DelayedACKs DelayedACKLocked DelayedACKLost ListenOverflows ListenDrops TCPHPHits "
+              "TCPPureAcks TCPHPAcks TCPRenoRecovery TCPSackRecovery TCPSACKReneging "
+              "TCPSACKReorder TCPRenoReorder TCPTSReorder TCPFullUndo TCPPartialUndo TCPDSACKUndo "
+              "TCPLossUndo TCPLostRetransmit TCPRenoFailures TCPSackFailures TCPLossFailures "
+              "TCPFastRetrans TCPSlowStartRetrans TCPTimeouts TCPLossProbes TCPLossProbeRecovery "
+              "TCPRenoRecoveryFail TCPSackRecoveryFail TCPRcvCollapsed TCPBacklogCoalesce "
+              "TCPDSACKOldSent TCPDSACKOfoSent TCPDSACKRecv TCPDSACKOfoRecv TCPAbortOnData "
+              "TCPAbortOnClose TCPAbortOnMemory TCPAbortOnTimeout TCPAbortOnLinger TCPAbortFailed "
+              "TCPMemoryPressures TCPMemoryPressuresChrono TCPSACKDiscard TCPDSACKIgnoredOld "
+              "TCPDSACKIgnoredNoUndo TCPSpuriousRTOs TCPMD5NotFound TCPMD5Unexpected "
+              "TCPMD5Failure TCPSackShifted TCPSackMerged TCPSackShiftFallback TCPBacklogDrop "
+              "PFMemallocDrop TCPMinTTLDrop TCPDeferAcceptDrop IPReversePathFilter "
+              "TCPTimeWaitOverflow TCPReqQFullDoCookies TCPReqQFullDrop TCPRetransFail "
+              "TCPRcvCoalesce TCPOFOQueue TCPOFODrop TCPOFOMerge TCPChallengeACK TCPSYNChallenge "
+              "TCPFastOpenActive TCPFastOpenActiveFail TCPFastOpenPassive TCPFastOpenPassiveFail "
+              "TCPFastOpenListenOverflow TCPFastOpenCookieReqd TCPFastOpenBlackhole "
+              "TCPSpuriousRtxHostQueues BusyPollRxPackets TCPAutoCorking TCPFromZeroWindowAdv "
+              "TCPToZeroWindowAdv TCPWantZeroWindowAdv TCPSynRetrans TCPOrigDataSent "
+              "TCPHystartTrainDetect TCPHystartTrainCwnd TCPHystartDelayDetect "
+              "TCPHystartDelayCwnd TCPACKSkippedSynRecv TCPACKSkippedPAWS TCPACKSkippedSeq "
+              "TCPACKSkippedFinWait2 TCPACKSkippedTimeWait TCPACKSkippedChallenge TCPWinProbe "
+              "TCPKeepAlive TCPMTUPFail TCPMTUPSuccess TCPDelivered TCPDeliveredCE "
+              "TCPAckCompressed TCPZeroWindowDrop TCPRcvQDrop TCPWqueueTooBig "
+              "TCPFastOpenPassiveAltKey TcpTimeoutRehash TcpDuplicateDataRehash TCPDSACKRecvSegs "
+              "TCPDSACKIgnoredDubious TCPMigrateReqSuccess TCPMigrateReqFailure TCPPLBRehash "
+              "TCPAORequired TCPAOBad TCPAOKeyNotFound TCPAOGood TCPAODroppedIcmps",
+    "IpExt": "InNoRoutes InTruncatedPkts InMcastPkts OutMcastPkts InBcastPkts OutBcastPkts "
+             "InOctets OutOctets InMcastOctets OutMcastOctets InBcastOctets OutBcastOctets "
+             "InCsumErrors InNoECTPkts InECT1Pkts InECT0Pkts InCEPkts ReasmOverlaps",
+    "MPTcpExt": "MPCapableSYNRX MPCapableSYNTX MPCapableSYNACKRX MPCapableACKRX "
+                "MPCapableFallbackACK MPCapableFallbackSYNACK MPCapableSYNTXDrop "
+                "MPCapableSYNTXDisabled MPCapableEndpAttempt MPFallbackTokenInit MPTCPRetrans "
+                "MPJoinNoTokenFound MPJoinSynRx MPJoinSynBackupRx MPJoinSynAckRx "
+                "MPJoinSynAckBackupRx MPJoinSynAckHMacFailure MPJoinAckRx MPJoinAckHMacFailure "
+                "MPJoinRejected MPJoinSynTx MPJoinSynTxCreatSkErr MPJoinSynTxBindErr "
+                "MPJoinSynTxConnectErr DSSNotMatching DSSCorruptionFallback DSSCorruptionReset "
+                "InfiniteMapTx InfiniteMapRx DSSNoMatchTCP DataCsumErr OFOQueueTail OFOQueue "
+                "OFOMerge NoDSSInWindow DuplicateData AddAddr AddAddrTx AddAddrTxDrop EchoAdd "
+                "EchoAddTx EchoAddTxDrop PortAdd AddAddrDrop MPJoinPortSynRx MPJoinPortSynAckRx "
+                "MPJoinPortAckRx MismatchPortSynRx MismatchPortAckRx RmAddr RmAddrDrop RmAddrTx "
+                "RmAddrTxDrop RmSubflow MPPrioTx MPPrioRx MPFailTx MPFailRx MPFastcloseTx "
+                "MPFastcloseRx MPRstTx MPRstRx SubflowStale SubflowRecover SndWndShared "
+                "RcvWndShared RcvWndConflictUpdate RcvWndConflict MPCurrEstab Blackhole "
+                "MPCapableDataFallback MD5SigFallback DssFallback SimultConnectFallback "
+                "FallbackFailed WinProbe",
 }
 # The headers of the socket tables; an idle machine has no sockets, so each is its header alone.
 SOCKET_TABLES = {
@@ -107,13 +147,6 @@ CPU_FLAGS = "fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat p
             "ht syscall nx lm constant_tsc rep_good nopl cpuid pni ssse3 cx16 sse4_1 sse4_2 popcnt hypervisor"
 
 
-def _text(lines: list[str]) -> bytes:
-    return "".join(line + "\n" for line in lines).encode()
-
-
-def _static(name: str, lines: list[str], permissions: int = 0o444) -> GlobalFile:
-    content = _text(lines)
-    return GlobalFile(name, lambda caller: content, permissions)
 
 
 def _pairs(tables: dict[str, str], fixed: dict[tuple[str, str], int] | None = None) -> list[str]:
@@ -132,45 +165,48 @@ class LinuxMachine:
         self.kernel = kernel
         self.devices = devices
         self.memory = LinuxMemory(kernel)
+        self.tables = LinuxKernelTables(kernel)
 
     # -- the root's files ------------------------------------------------------------------------
     def root_entries(self) -> list[Node]:
         """Those the two personalities share (not `interrupts` and `net/`: see net_directory)."""
         f = GlobalFile
         return [
-            _static("filesystems", [f"{dev}\t{name}" for dev, name in FILESYSTEMS]),
+            fixed_file("filesystems", [f"{dev}\t{name}" for dev, name in FILESYSTEMS]),
             # The host's disks, idle (readers such as procinfo abort on an empty table; the default
             # machine has one RAM disk).  partitions lists those with a size, as Linux does.
-            _static("diskstats", [f"{d.major:>4} {d.minor:>7} {d.name}" + " 0" * 17 for d in self.devices.disks]),
-            _static("partitions", ["major minor  #blocks  name", ""]
+            fixed_file("diskstats", [f"{d.major:>4} {d.minor:>7} {d.name}" + " 0" * 17 for d in self.devices.disks]),
+            fixed_file("partitions", ["major minor  #blocks  name", ""]
                     + [f"{d.major:>4} {d.minor:>8} {d.sectors // 2:>10} {d.name}"
                        for d in self.devices.disks if d.sectors]),
-            _static("swaps", ["Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority"]),
-            _static("locks", []),
-            _static("cgroups", ["#subsys_name\thierarchy\tnum_cgroups\tenabled"]
+            fixed_file("swaps", ["Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority"]),
+            fixed_file("locks", []),
+            fixed_file("cgroups", ["#subsys_name\thierarchy\tnum_cgroups\tenabled"]
                     + [f"{name}\t0\t1\t1" for name in CGROUP_CONTROLLERS]),
             f("buddyinfo", self.buddyinfo),
             f("zoneinfo", self.zoneinfo),
             f("slabinfo", self.slabinfo, 0o400),
             f("softirqs", self.softirqs),
             f("kmsg", self.kmsg, 0o400),
-            _static("consoles", [f"{'tty0':<21}-WU (EC  p  )    4:1"]),
-            _static("crypto", [f"{key:<13}: {value}" if key else "" for block in CRYPTO for key, value in block]),
-            _static("misc", [f"{minor:>3} {name}" for minor, name in MISC]),
-            GlobalDirectory("pressure", [_static(name, [f"{kind} avg10=0.00 avg60=0.00 avg300=0.00 total=0"
-                                                        for kind in ("some", "full")])
+            fixed_file("consoles", [f"{'tty0':<21}-WU (EC  p  )    4:1"]),
+            fixed_file("crypto", [f"{key:<13}: {value}" if key else "" for block in CRYPTO for key, value in block]),
+            fixed_file("misc", [f"{minor:>3} {name}" for minor, name in MISC]),
+            # 0666 as on Linux, where a write sets a trigger (writing here answers EROFS)
+            GlobalDirectory("pressure", [fixed_file(name, [f"{kind} avg10=0.00 avg60=0.00 avg300=0.00 total=0"
+                                                        for kind in ("some", "full")], 0o666)
                                          for name in ("cpu", "io", "memory")]),
+            *self.tables.root_entries(),
         ]
 
     def kmsg(self, caller: Caller) -> bytes:
         """The log lines no reader has consumed, consumed by this open (each line once, to one
         reader, as syslog(SYSLOG_ACTION_READ) hands them), each with its level: `<6>` (info).
         Where Linux would block for the next line, procsim answers end of file."""
-        return _text([f"<6>{line}" for line in self.kernel.syslog_read()])
+        return text_lines([f"<6>{line}" for line in self.kernel.syslog_read()])
 
     def devices_text(self, caller: Caller) -> bytes:
         """Linux's /proc/devices: the character majors, then the disks' block majors."""
-        return _text(["Character devices:", *(f"{major:>3} {name}" for major, name in CHARACTER_MAJORS), "",
+        return text_lines(["Character devices:", *(f"{major:>3} {name}" for major, name in CHARACTER_MAJORS), "",
                       "Block devices:", *(f"{major:>3} {name}" for major, name in self.devices.block_majors)])
 
     def cpuinfo(self, caller: Caller) -> bytes:
@@ -202,7 +238,7 @@ class LinuxMachine:
         for name, counts, what in rows:
             lines.append(f"{name + ':':>4}" + "".join(f" {n:>10}" for n in counts) + f"   {what}")
         lines.append(f"{'ERR:':>4} {0:>10}")
-        return _text(lines)
+        return text_lines(lines)
 
     def interrupt_total(self) -> int:
         """The sum of the table, for /proc/stat's `intr` line (timer on CPU0 plus LOC on each)."""
@@ -218,7 +254,7 @@ class LinuxMachine:
         lines = [" " * 20 + "".join(f"CPU{cpu:<8}" for cpu in range(ncpus)).rstrip()]
         for name, count in zip(SOFTIRQS, self.softirq_counts(), strict=True):
             lines.append(f"{name + ':':>12}" + "".join(f" {count:>10}" for _ in range(ncpus)))
-        return _text(lines)
+        return text_lines(lines)
 
     def softirq_line(self) -> str:
         """/proc/stat's `softirq` line: the total, then each kind over all CPUs."""
@@ -234,11 +270,11 @@ class LinuxMachine:
         """Free pages by order: the model's pool has no buddy allocator, so every free page is
         counted as order 0 (the total, which is what readers sum, is right)."""
         free, _ = self._free_pages()
-        return _text([f"Node 0, zone   Normal {free:>6}" + "".join(f" {0:>6}" for _ in range(10))])
+        return text_lines([f"Node 0, zone   Normal {free:>6}" + "".join(f" {0:>6}" for _ in range(10))])
 
     def zoneinfo(self, caller: Caller) -> bytes:
         free, total = self._free_pages()
-        return _text([
+        return text_lines([
             "Node 0, zone   Normal", "  per-node stats", f"      nr_free_pages {free}",
             f"  pages free     {free}", "        boost    0", "        min      0", "        low      0",
             "        high     0", f"        spanned  {total}", f"        present  {total}",
@@ -263,7 +299,7 @@ class LinuxMachine:
             slabs = -(-n // per_slab)
             lines.append(f"{name:<17} {n:>6} {slabs * per_slab:>6} {size:>6} {per_slab:>4} {1:>4} : "
                          f"tunables {0:>4} {0:>4} {0:>4} : slabdata {slabs:>6} {slabs:>6} {0:>6}")
-        return _text(lines)
+        return text_lines(lines)
 
     # -- sys/ ------------------------------------------------------------------------------------
     def sys_entries(self) -> dict[str, list[Node]]:
@@ -272,19 +308,21 @@ class LinuxMachine:
         f = GlobalFile
         return {
             "kernel": [
-                f("threads-max", lambda c: f"{kernel.max_processes}\n".encode()),
+                f("threads-max", lambda c: f"{kernel.max_processes}\n".encode(), 0o644),
                 GlobalDirectory("random", [
-                    _static("entropy_avail", ["256"]), _static("poolsize", ["256"]),
-                    _static("boot_id", ["5e1ec7ed-0000-4000-8000-000000000001"]),
+                    fixed_file("entropy_avail", ["256"]), fixed_file("poolsize", ["256"]),
+                    fixed_file("boot_id", ["5e1ec7ed-0000-4000-8000-000000000001"]),
                     f("uuid", lambda c: f"{uuid.uuid4()}\n".encode()),  # a new one at each read
-                    _static("urandom_min_reseed_secs", ["60"]), _static("write_wakeup_threshold", ["896"]),
+                    fixed_file("urandom_min_reseed_secs", ["60"], 0o644),
+                    fixed_file("write_wakeup_threshold", ["896"], 0o644),
                 ]),
             ],
             "vm": self.memory.sys_vm(),
-            "fs": [f("file-nr", self.file_nr), _static("file-max", ["9223372036854775807"]),
-                   _static("nr_open", ["1048576"])],
-            "net": [GlobalDirectory("netfilter", [_static("nf_conntrack_count", ["0"]),
-                                                  _static("nf_conntrack_max", ["65536"])])],
+            **self.tables.sys_entries(),
+            "fs": [f("file-nr", self.file_nr), fixed_file("file-max", ["9223372036854775807"], 0o644),
+                   fixed_file("nr_open", ["1048576"], 0o644)],
+            "net": [GlobalDirectory("netfilter", [fixed_file("nf_conntrack_count", ["0"]),
+                                                  fixed_file("nf_conntrack_max", ["65536"], 0o644)])],
         }
 
     def file_nr(self, caller: Caller) -> bytes:
@@ -301,25 +339,25 @@ class LinuxMachine:
     def net_entries(self, ncpus: int) -> list[Node]:
         rows = [f"{name + ':':>7}" + "".join(f" {0:>7}" for _ in range(16)) for name in self.devices.interfaces]
         entries: list[Node] = [
-            _static("dev", ["Inter-|   Receive                                                |  Transmit",
+            fixed_file("dev", ["Inter-|   Receive                                                |  Transmit",
                             " face |bytes    packets errs drop fifo frame compressed multicast|bytes    "
                             "packets errs drop fifo colls carrier compressed", *rows]),
-            _static("snmp", _pairs(SNMP, SNMP_FIXED)),
-            _static("netstat", _pairs(NETSTAT)),
-            _static("softnet_stat", [" ".join(["00000000"] * 12 + [f"{cpu:08x}", "00000000", "00000000"])
+            fixed_file("snmp", _pairs(SNMP, SNMP_FIXED)),
+            fixed_file("netstat", _pairs(NETSTAT)),
+            fixed_file("softnet_stat", [" ".join(["00000000"] * 12 + [f"{cpu:08x}", "00000000", "00000000"])
                                      for cpu in range(ncpus)]),
-            _static("sockstat", ["sockets: used 0", "TCP: inuse 0 orphan 0 tw 0 alloc 0 mem 0",
+            fixed_file("sockstat", ["sockets: used 0", "TCP: inuse 0 orphan 0 tw 0 alloc 0 mem 0",
                                  "UDP: inuse 0 mem 0", "UDPLITE: inuse 0", "RAW: inuse 0", "FRAG: inuse 0 memory 0"]),
-            _static("sockstat6", ["TCP6: inuse 0", "UDP6: inuse 0", "UDPLITE6: inuse 0", "RAW6: inuse 0",
+            fixed_file("sockstat6", ["TCP6: inuse 0", "UDP6: inuse 0", "UDPLITE6: inuse 0", "RAW6: inuse 0",
                                   "FRAG6: inuse 0 memory 0"]),
-            _static("if_inet6", list(self.devices.ipv6_rows)),
-            _static("protocols", ["protocol  size sockets  memory press maxhdr  slab module     cl co di ac io "
+            fixed_file("if_inet6", list(self.devices.ipv6_rows)),
+            fixed_file("protocols", ["protocol  size sockets  memory press maxhdr  slab module     cl co di ac io "
                                   "in de sh ss gs se re sp bi br ha uh gp em"]),
         ]
-        entries += [_static(name, [header]) for name, header in SOCKET_TABLES.items()]
+        entries += [fixed_file(name, [header]) for name, header in SOCKET_TABLES.items()]
         # net/stat/: per-CPU counters of the kernel's network caches, one hex row per CPU.
         entries.append(GlobalDirectory("stat", [
-            _static(name, [header] + [" ".join(["00000000"] * len(header.split()))] * ncpus)
+            fixed_file(name, [header] + [" ".join(["00000000"] * len(header.split()))] * ncpus)
             for name, header in NET_STAT.items()]))
         return entries
 

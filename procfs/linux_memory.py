@@ -95,9 +95,11 @@ SYS_VM: list[tuple[str, int, str | None]] = [
     ("overcommit_memory", 0o644, None), ("overcommit_ratio", 0o644, None), ("page-cluster", 0o644, "3"),
     ("page_lock_unfairness", 0o644, "5"), ("panic_on_oom", 0o644, "0"),
     ("percpu_pagelist_high_fraction", 0o644, "0"), ("stat_interval", 0o644, "1"),
-    ("stat_refresh", 0o600, ""), ("swappiness", 0o644, "60"), ("unprivileged_userfaultfd", 0o644, "0"),
+    ("shrink_inodes_with_pagecache", 0o644, "0"), ("stat_refresh", 0o600, ""), ("swappiness", 0o644, "60"),
+    ("unprivileged_userfaultfd", 0o644, "0"),
     ("user_reserve_kbytes", 0o644, "0"), ("vfs_cache_pressure", 0o644, "100"),
-    ("watermark_boost_factor", 0o644, "15000"), ("watermark_scale_factor", 0o644, "10"),
+    ("vfs_cache_pressure_denom", 0o644, "100"), ("watermark_boost_factor", 0o644, "15000"),
+    ("watermark_scale_factor", 0o644, "10"),
     ("zone_reclaim_mode", 0o644, "0"),
 ]
 #: The model's commit policy in Linux's terms: strict accounting (2) against the whole pool (100 %).
