@@ -13,7 +13,7 @@ from . import process_environment as environment
 from .component import DIR, LNK, REG, ProcFSError
 from .personality import PIN_CONTENT, PIN_MEMORY, PIN_NAMESPACE, Personality
 from .process_directory import FileSpec, ProcessDirectory, ProcessEntry
-from .process_subdirectories import (FdDirectory, FdInfoDirectory, HostFdDirectory, HostFdInfoDirectory,
+from .process_subdirectories import (AttrDirectory, FdDirectory, MemFile, WriteOnlyFile, FdInfoDirectory, HostFdDirectory, HostFdInfoDirectory,
                                      MapFilesDirectory, NamespaceDirectory, PagemapFile, StacksDirectory,
                                      TaskDirectory)
 from .process_view import CLK_TCK, ProcessView
@@ -89,11 +89,14 @@ _LINUX_ENTRIES = [
     FileSpec("ksm_stat", REG, 0o400, content=environment.ksm_stat),
     FileSpec("ksm_merging_pages", REG, 0o400, content=environment.ksm_merging_pages),
     FileSpec("pagemap", REG, 0o400, directory=PagemapFile, ptrace_read=True),
+    FileSpec("mem", REG, 0o600, directory=MemFile, ptrace_read=True),
+    FileSpec("clear_refs", REG, 0o200, directory=WriteOnlyFile),
+    FileSpec("attr", DIR, 0o555, directory=AttrDirectory),
     FileSpec("map_files", DIR, 0o500, directory=MapFilesDirectory),
 ]
 
 #: What task/TID/ has of those (Linux's tid_base_stuff; its own `children` is ThreadDirectory's).
-_PER_THREAD = {"arch_status", "auxv", "cgroup", "clear_refs", "cmdline", "comm", "cpuset", "cwd", "environ", "exe",
+_PER_THREAD = {"arch_status", "attr", "auxv", "cgroup", "clear_refs", "cmdline", "comm", "cpuset", "cwd", "environ", "exe",
                "fd", "fdinfo", "gid_map", "io", "ksm_merging_pages", "ksm_stat", "limits", "loginuid", "maps",
                "mem", "mountinfo", "mounts", "ns", "numa_maps", "oom_adj", "oom_score", "oom_score_adj",
                "pagemap", "personality", "projid_map", "root", "sched", "schedstat", "sessionid", "setgroups",

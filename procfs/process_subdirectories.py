@@ -327,6 +327,78 @@ class PagemapFile(ProcessEntry):
         return bytes(entries)
 
 
+class MemFile(ProcessEntry):
+    """`mem`: the address space as a file, read at the address.  The model keeps page states,
+    not contents, so every mapped byte reads 0 (a page never written is zeros on Linux too); an
+    address outside every region fails with EIO, as access_remote_vm does.  A zombie's
+    open is ESRCH; one opened before reads as end of file (its mm is gone: mem_rw)."""
+
+    live = True
+
+    def read(self, caller: Caller) -> bytes:
+        self.check_ptrace_read(caller)
+        return b""
+
+    def check_open(self, caller: Caller) -> str | None:
+        self.check_ptrace_read(caller)  # proc_mem_open: PTRACE_MODE_ATTACH
+        if self.process().state != ProcessState.RUNNING:
+            raise ProcFSError(errno.ESRCH, "a zombie has no address space")  # __mem_open
+        return None
+
+    def read_at(self, offset: int, size: int) -> bytes:
+        directory = self.directory()
+        process = directory.process if directory is not None else None
+        if process is None or process.state != ProcessState.RUNNING or self.kernel is None or size <= 0:
+            return b""
+        end = offset
+        with self.kernel.lock:
+            regions = sorted(process.space.regions, key=lambda region: region.base)
+            for region in regions:  # contiguous regions read on; the first gap ends the read
+                if region.base <= end < region.end:
+                    end = min(region.end, offset + size)
+        if end == offset:
+            raise ProcFSError(errno.EIO, f"no mapping at {offset:#x}")
+        return bytes(end - offset)
+
+
+class WriteOnlyFile(ProcessEntry):
+    """`clear_refs`: a file with a write method only.  Past the mode (root's CAP_DAC_OVERRIDE), an
+    open for reading succeeds and every read fails with EINVAL (vfs_read), whatever became of
+    the process; the mount takes no writes (EROFS)."""
+
+    live = True
+
+    def read(self, caller: Caller) -> bytes:
+        return b""
+
+    def check_open(self, caller: Caller) -> str | None:
+        self.process()
+        return None
+
+    def read_at(self, offset: int, size: int) -> bytes:
+        raise ProcFSError(errno.EINVAL, "this file is write-only")
+
+
+class AttrDirectory(ProcessSubdirectory):
+    """`attr/`: the security module's attributes.  The simulated machine runs none, so every one
+    answers EINVAL, as Linux does without an LSM that provides it (proc_pid_attr_read)."""
+
+    live_getattr = True  # proc_attr_dir_inode_operations: pid_getattr
+
+    ENTRIES = {"current": 0o666, "exec": 0o666, "fscreate": 0o666, "keycreate": 0o666, "prev": 0o444,
+               "sockcreate": 0o666}
+
+    def names(self, process: Process) -> list[str]:
+        return list(self.ENTRIES)
+
+    def entry(self, process: Process, name: str) -> Node:
+        return GeneratedEntry(self, REG, self.ENTRIES[name], content=_no_security_module)
+
+
+def _no_security_module() -> bytes:
+    raise ProcFSError(errno.EINVAL, "no security module provides this attribute")
+
+
 class MapFilesDirectory(ProcessSubdirectory):
     """`map_files/`: one link per file mapping, named by its range as maps prints it
     (`7f0000000000-7f0000004000`), leading to the mapped file.  Linux lets only CAP_SYS_ADMIN

@@ -119,7 +119,7 @@ class Probe:
             for state in STATES[1:]:
                 self.unread[(state, name)] = os.open(name, os.O_RDONLY)
             fd = self.reread[name] = os.open(name, os.O_RDONLY)
-            read_all(fd, name)
+            attempt(lambda fd=fd, name=name: read_all(fd, name))  # mem at 0: EIO; clear_refs: EINVAL
         return {"kinds": self.kinds}
 
     def fresh(self, base: str, pid: str, names: list[str], kinds: dict[str, str]) -> dict:

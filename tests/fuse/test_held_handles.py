@@ -277,9 +277,6 @@ def test_a_file_held_across_the_reap_keeps_the_owner_of_its_last_lookup(mount_sy
 #: Entries of Linux's /PID (and task/TID) that the mount leaves out, each for its reason
 #: (docs/linux-readers.md lists them).
 LEFT_OUT = {
-    "attr": "the LSM attributes (SELinux, AppArmor): the simulated machine runs no security module",
-    "clear_refs": "write-only: it resets the soft-dirty bits, and a read-only mount takes no writes",
-    "mem": "the model keeps page states, not page contents: there are no bytes to read",
     "net": "the per-process network view is the machine's, already at /net",
     "oom_kill": "not in every 6.x; where the host has it, a per-process count the model does not keep",
 }

@@ -118,3 +118,26 @@ def test_pmap_and_pagemap_agree_with_the_models_regions(mount_system):
         for address, r in regions.items():
             present = [bool(e & PRESENT) for e in entries(f"{mounted.path}/{pid}/pagemap", address, r["size"] // PAGE)]
             assert sum(present) * PAGE == r["amount_resident"], (pid, r["name"])
+
+
+def test_mem_reads_mapped_addresses_and_fails_elsewhere(mount_system):
+    """mem: 0600; a mapped address reads (zeros: the model keeps no contents), an address no
+    region maps fails with EIO, as on Linux; a zombie's is ESRCH at open."""
+    mounted = mount_system(scenario="empty", personality="linux", extra_args=["--paused"])
+    parent = mounted.spawn("parent", ppid=0)
+    pid = mounted.spawn("reader", ppid=parent)
+    base = int(mounted.ctl(f"mmap {pid} {2 * PAGE} private"), 0)
+    path = f"{mounted.path}/{pid}/mem"
+    assert oct(os.stat(path).st_mode & 0o777) == "0o600"
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        assert os.pread(fd, 3 * PAGE, base) == bytes(2 * PAGE)  # the read ends where the mapping does
+        with pytest.raises(OSError) as e:
+            os.pread(fd, PAGE, base + 64 * PAGE)
+        assert e.value.errno == errno.EIO
+    finally:
+        os.close(fd)
+    mounted.ctl(f"kill {pid} 9")  # a zombie until its parent reaps it
+    with pytest.raises(OSError) as e:
+        os.open(path, os.O_RDONLY)
+    assert e.value.errno == errno.ESRCH
