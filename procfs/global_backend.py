@@ -33,6 +33,9 @@ class GlobalBackend:
         self.kernel = kernel
         self.linux = linux  # the personality: Linux's format where the two share a path
         self.machine = LinuxMachine(kernel, devices)
+        # Linux's network namespace directory: /proc/net links to the reader's (self/net), and
+        # every process's net/ shows this one, the machine's only namespace.
+        self.net_directory = self.machine.net_directory() if linux else None
 
     def entries(self, self_link_target: Callable[[Caller], str]) -> list[Node]:
         f = GlobalFile
@@ -47,7 +50,7 @@ class GlobalBackend:
         # personality chooses; everything else is there in both.
         if self.linux:
             shared_paths = [f("interrupts", self.machine.interrupts), f("devices", self.machine.devices_text),
-                            self.machine.net_directory()]
+                            GlobalLink("net", lambda c: "self/net")]
         else:
             shared_paths = [f("interrupts", self.interrupts_json), f("devices", self.devices_json),
                             *serenity_machine.root_entries()]

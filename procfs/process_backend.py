@@ -14,7 +14,7 @@ from .component import DIR, LNK, REG, ProcFSError
 from .personality import PIN_CONTENT, PIN_MEMORY, PIN_NAMESPACE, Personality
 from .process_directory import FileSpec, ProcessDirectory, ProcessEntry
 from .process_subdirectories import (AttrDirectory, FdDirectory, MemFile, WriteOnlyFile, FdInfoDirectory, HostFdDirectory, HostFdInfoDirectory,
-                                     MapFilesDirectory, NamespaceDirectory, PagemapFile, StacksDirectory,
+                                     MapFilesDirectory, NamespaceDirectory, NetDirectory, PagemapFile, StacksDirectory,
                                      TaskDirectory)
 from .process_view import CLK_TCK, ProcessView
 
@@ -93,10 +93,11 @@ _LINUX_ENTRIES = [
     FileSpec("clear_refs", REG, 0o200, directory=WriteOnlyFile),
     FileSpec("attr", DIR, 0o555, directory=AttrDirectory),
     FileSpec("map_files", DIR, 0o500, directory=MapFilesDirectory),
+    FileSpec("net", DIR, 0o555, directory=NetDirectory),
 ]
 
 #: What task/TID/ has of those (Linux's tid_base_stuff; its own `children` is ThreadDirectory's).
-_PER_THREAD = {"arch_status", "attr", "auxv", "cgroup", "clear_refs", "cmdline", "comm", "cpuset", "cwd", "environ", "exe",
+_PER_THREAD = {"arch_status", "attr", "auxv", "net", "cgroup", "clear_refs", "cmdline", "comm", "cpuset", "cwd", "environ", "exe",
                "fd", "fdinfo", "gid_map", "io", "ksm_merging_pages", "ksm_stat", "limits", "loginuid", "maps",
                "mem", "mountinfo", "mounts", "ns", "numa_maps", "oom_adj", "oom_score", "oom_score_adj",
                "pagemap", "personality", "projid_map", "root", "sched", "schedstat", "sessionid", "setgroups",
@@ -108,8 +109,10 @@ for _spec in _LINUX_ENTRIES:
     _spec.per_thread = _spec.name in _PER_THREAD
 SERENITY_SPECS = {s.name: s for s in _SERENITY_ENTRIES}
 
+# net/: SerenityOS's /proc/net is its own JSON directory, which no process has a view of
 for _spec in _LINUX_ENTRIES:
-    SERENITY_SPECS.setdefault(_spec.name, _spec)
+    if _spec.name != "net":
+        SERENITY_SPECS.setdefault(_spec.name, _spec)
 
 LINUX_SPECS = {**SERENITY_SPECS, **{s.name: s for s in _LINUX_ENTRIES}}
 

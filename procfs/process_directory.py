@@ -25,7 +25,7 @@ from kernel_model.object_registry import ObjectRegistry
 from kernel_model.ref_counted import RefPtr, adopt_ref
 from kernel_model.weak_ptr import WeakPtr
 
-from .component import DIR, Caller, Component, NameLifetime, Node, ProcFSError
+from .component import DIR, Caller, Component, GlobalDirectory, NameLifetime, Node, ProcFSError
 from .personality import KEEPS_CONTENT, PIN_EMPTY, PIN_MEMORY, PIN_NAMESPACE, RUNNING, ZOMBIE, Personality
 from .process_view import ProcessView
 
@@ -136,6 +136,7 @@ class ProcessDirectory(Component):
         self.children: dict[str, RefPtr[ProcessEntry]] = {}
         self.permissions = personality.pid_directory_permissions
         self.host_pid: int | None = None  # a host caller's own view: the PID its files are read at
+        self.machine_net: "GlobalDirectory | None" = None  # net/: the machine's network namespace
 
     def describe(self) -> str:
         if self.process_ref is None:

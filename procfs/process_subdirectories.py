@@ -11,7 +11,7 @@ from kernel_model.object_registry import ObjectRegistry
 from kernel_model.ref_counted import RefPtr, adopt_ref
 
 from . import process_environment as environment
-from .component import DIR, LNK, REG, Caller, Node, ProcFSError
+from .component import DIR, LNK, REG, Caller, GlobalDirectory, Node, ProcFSError
 from .host_caller import host_fd, host_fdinfo, host_fds
 from .personality import PIN_EMPTY
 from .process_directory import (FileSpec, GeneratedEntry, ProcessDirectory, ProcessEntry, ProcessSubdirectory,
@@ -397,6 +397,66 @@ class AttrDirectory(ProcessSubdirectory):
 
 def _no_security_module() -> bytes:
     raise ProcFSError(errno.EINVAL, "no security module provides this attribute")
+
+
+class NetDirectory(ProcessSubdirectory):
+    """`net/`: the process's network namespace, the machine's one (the registry hands its
+    directory over as `machine_net`).  Once the process has exited, its nsproxy is gone: a lookup
+    below is ENOENT and a listing EINVAL (proc_tgid_net_lookup, proc_tgid_net_readdir); a file
+    opened before keeps its namespace."""
+
+    def machine(self) -> GlobalDirectory:
+        directory = self.directory()
+        machine = directory.machine_net if directory is not None else None
+        if machine is None:
+            raise ProcFSError(errno.ENOENT, "no network namespace")
+        return machine
+
+    def names(self, process: Process) -> list[str]:
+        if process.state != ProcessState.RUNNING:
+            raise ProcFSError(errno.ENOENT, "a zombie has no network namespace")
+        return list(self.machine().children)
+
+    def list(self, caller: Caller) -> Iterable[tuple[str, int]]:
+        try:
+            return super().list(caller)
+        except ProcFSError as e:
+            if e.errno == errno.ENOENT:
+                raise ProcFSError(errno.EINVAL, "a zombie has no network namespace") from None
+            raise
+
+    def entry(self, process: Process, name: str) -> Node:
+        return _namespace_entry(self, self.machine().children[name])
+
+
+class _NetEntry(GeneratedEntry):
+    """A file or directory of the machine's network namespace seen below /PID/net: the
+    namespace's (root's), read from the machine's own node."""
+
+    def __init__(self, owner_entry: ProcessEntry, node: Node,
+                 children: dict[str, Node] | None = None) -> None:
+        super().__init__(owner_entry, node.file_type, node.permissions, children=children)
+        self.node = node
+
+    def owner(self) -> tuple[int, int]:
+        return 0, 0
+
+    def read(self, caller: Caller) -> bytes:
+        return self.node.read(caller)
+
+    def check_open(self, caller: Caller) -> str | None:
+        self.owner_entry.process()
+        return None
+
+    def refresh(self, caller: Caller, content: bytes | None, pin: str | None) -> bytes:
+        return self.node.read(caller)  # seq_open_net took the namespace at open
+
+
+def _namespace_entry(owner_entry: ProcessEntry, node: Node) -> Node:
+    if isinstance(node, GlobalDirectory):
+        children = {name: _namespace_entry(owner_entry, child) for name, child in node.children.items()}
+        return _NetEntry(owner_entry, node, children)
+    return _NetEntry(owner_entry, node)
 
 
 class MapFilesDirectory(ProcessSubdirectory):

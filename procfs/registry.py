@@ -73,7 +73,9 @@ class ProcFSComponentRegistry:
         # The callers' own views by host PID, with what tells that process from a later one.
         self._host_dirs: OrderedDict[int, tuple[int | None, RefPtr[ProcessDirectory]]] = OrderedDict()
         self._host_registry = ObjectRegistry()  # host-caller views are not kernel objects
-        self.root = RootDirectory(self, GlobalBackend(kernel, self.personality.linux_files, devices).entries(self._self_target))
+        backend = GlobalBackend(kernel, self.personality.linux_files, devices)
+        self.machine_net = backend.net_directory  # what every /PID/net shows (linux)
+        self.root = RootDirectory(self, backend.entries(self._self_target))
         with kernel.lock:
             kernel.add_observer(self)
             for process in kernel.processes.values():
@@ -120,6 +122,7 @@ class ProcFSComponentRegistry:
         directory = ProcessDirectory(self.kernel.registry, process.ref(f"PID directory /{pid}"),
                                      self.personality, self.kernel, specs_for(self.personality),
                                      self.strong_backrefs)
+        directory.machine_net = self.machine_net
         self.directories[pid] = adopt_ref(directory, "ProcFS root list")
         if self.strong_backrefs:
             # Before 32a4a4ac197 every child existed from the start, so the cycle always formed.
@@ -185,6 +188,7 @@ class ProcFSComponentRegistry:
         directory = ProcessDirectory(self._host_registry, process_ref, self.personality, None,
                                      specs_for(self.personality, host_caller=True))
         directory.host_pid = pid
+        directory.machine_net = self.machine_net
         if cached is not None:
             self._host_dirs.pop(pid)[1].release()
         self._host_dirs[pid] = (identity, adopt_ref(directory, "host caller cache"))

@@ -157,7 +157,8 @@ class ThreadRoute:
 
 
 #: Entries below the subdirectories, where both have them: what fd/N, fdinfo/N and ns/X answer.
-NESTED = ["fd/0", "fd/1", "fdinfo/0", "fdinfo/1", "ns/pid", "ns/user", "ns/net", "ns/mnt"]
+NESTED = ["fd/0", "fd/1", "fdinfo/0", "fdinfo/1", "ns/pid", "ns/user", "ns/net", "ns/mnt", "net/dev", "net/stat",
+          "net/stat/rt_cache"]
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root: the host target runs as nobody")
@@ -277,7 +278,6 @@ def test_a_file_held_across_the_reap_keeps_the_owner_of_its_last_lookup(mount_sy
 #: Entries of Linux's /PID (and task/TID) that the mount leaves out, each for its reason
 #: (docs/linux-readers.md lists them).
 LEFT_OUT = {
-    "net": "the per-process network view is the machine's, already at /net",
     "oom_kill": "not in every 6.x; where the host has it, a per-process count the model does not keep",
 }
 

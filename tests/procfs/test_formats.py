@@ -258,7 +258,8 @@ def test_serenity_machine_entries_follow_serenityos(system):
     kernel, registry, pids = system
     names = dict(registry.root.list(ROOT))
     if registry.personality.name == "linux":
-        assert "pci" not in names and read(registry, "/net/dev").splitlines()[2].split()[0] == "lo:"
+        assert "pci" not in names and read(registry, f"/{pids['shell']}/net/dev").splitlines()[2].split()[0] == "lo:"
+        assert registry.root.lookup("net", ROOT).readlink(ROOT) == "self/net"  # the reader's namespace
         return
     assert {"pci", "modules", "profile", "kernel_base", "net"} <= set(names)
     assert stat.S_IMODE(names["modules"]) == stat.S_IMODE(names["profile"]) == 0o400
@@ -429,7 +430,8 @@ def test_the_machine_has_the_hosts_devices_and_leaves_hostile_names_out(tmp_path
     registry = ProcFSComponentRegistry(kernel, "linux", devices=devices)
     assert [line.split()[2] for line in read(registry, "diskstats").splitlines()] == ["loop0", "vda"]
     assert read(registry, "partitions").splitlines()[2:] == [" 254        0       1024 vda"]  # sized ones only
-    assert [line.split(":")[0].strip() for line in read(registry, "net/dev").splitlines()[2:]] == ["lo", "eth0"]
+    pid = kernel.spawn("init")
+    assert [line.split(":")[0].strip() for line in read(registry, f"{pid}/net/dev").splitlines()[2:]] == ["lo", "eth0"]
     assert read(registry, "devices").endswith("Block devices:\n  7 loop\n254 virtblk\n")
-    assert [line.split()[-1] for line in read(registry, "net/if_inet6").splitlines()] == ["eth0", "lo"]
+    assert [line.split()[-1] for line in read(registry, f"{pid}/net/if_inet6").splitlines()] == ["eth0", "lo"]
     assert MachineDevices.of_host(str(tmp_path / "none")).disks == DEFAULT.disks  # no sysfs: the RAM disk
