@@ -98,10 +98,11 @@ def reader(mountpoint: str, seconds: float, seed: int) -> ReaderStats:
                 stats.listings += 1
                 per_process = True
                 pid = pick(rng, pids)
-                # pagemap is as big as the address space and read in whole 8-byte entries: no reader
-                # reads it to the end (on Linux, 256 GiB; Python's growing buffers get EINVAL)
+                # pagemap and mem are as big as the address space (pagemap is read in whole 8-byte
+                # entries, mem at mapped addresses: at 0 it is EIO), and clear_refs is write-only
+                # (EINVAL): no reader reads them to the end, on Linux either
                 files = [e.name for e in os.scandir(root / pid) if e.is_file(follow_symlinks=False)
-                         and e.name != "pagemap"]
+                         and e.name not in ("pagemap", "mem", "clear_refs")]
                 stats.listings += 1
                 check_name = pick(rng, files)  # every regular file; links and directories have their own turn
                 data = (root / pid / check_name).read_bytes()
