@@ -17,8 +17,9 @@ import json
 import os
 import stat
 import typing
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 from kernel_model.object_registry import ObjectRegistry
 from kernel_model.ref_counted import RefCounted
@@ -40,6 +41,18 @@ class ProcFSError(OSError):
 
     def __init__(self, err: int, detail: str = "") -> None:
         super().__init__(err, detail or os.strerror(err))
+
+
+@contextmanager
+def answering(found: int, instead: int, detail: str) -> Iterator[None]:
+    """Where one failure reaches its caller under another errno (fdinfo/N's ESRCH is ENOENT,
+    an exited process's net/ listing EINVAL): re-raise `found` as `instead`."""
+    try:
+        yield
+    except ProcFSError as e:
+        if e.errno == found:
+            raise ProcFSError(instead, detail) from None
+        raise
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from kernel_model.object_registry import ObjectRegistry
 from kernel_model.ref_counted import RefPtr, adopt_ref
 
 from . import process_environment as environment
-from .component import DIR, LNK, REG, Caller, GlobalDirectory, Node, ProcFSError
+from .component import DIR, LNK, REG, Caller, GlobalDirectory, Node, ProcFSError, answering
 from .host_caller import host_fd, host_fdinfo, host_fds
 from .personality import PIN_EMPTY
 from .process_directory import (FileSpec, GeneratedEntry, ProcessDirectory, ProcessEntry, ProcessSubdirectory,
@@ -65,12 +65,8 @@ class _FdInfoFile(GeneratedEntry):
     (a file opened before the reap), where other process files answer ESRCH."""
 
     def read(self, caller: Caller) -> bytes:
-        try:
+        with answering(errno.ESRCH, errno.ENOENT, "process is gone"):
             return super().read(caller)
-        except ProcFSError as e:
-            if e.errno == errno.ESRCH:
-                raise ProcFSError(errno.ENOENT, "process is gone") from None
-            raise
 
 class HostFdDirectory(FdDirectory):
     """fd/ of a host caller's own view: the caller's own descriptors, as the host shows them."""
@@ -418,12 +414,8 @@ class NetDirectory(ProcessSubdirectory):
         return list(self.machine().children)
 
     def list(self, caller: Caller) -> Iterable[tuple[str, int]]:
-        try:
+        with answering(errno.ENOENT, errno.EINVAL, "a zombie has no network namespace"):
             return super().list(caller)
-        except ProcFSError as e:
-            if e.errno == errno.ENOENT:
-                raise ProcFSError(errno.EINVAL, "a zombie has no network namespace") from None
-            raise
 
     def entry(self, process: Process, name: str) -> Node:
         return _namespace_entry(self, self.machine().children[name])
