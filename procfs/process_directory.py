@@ -292,7 +292,15 @@ class ProcessEntry(ProcessFile, Component):
         if self.spec.content is None:
             return super().check_open(caller)
         self.check_ptrace_read(caller)  # Linux checks it at open (proc_mem_open)
-        process = self.process()
+        try:
+            process = self.process()
+        except ProcFSError:
+            if self.spec.memory_at_open or self.spec.pins:
+                raise  # proc_mem_open and mounts_open_common look for the task at open
+            # Reaped between the path walk's lookup and this open: a seq file's open does not look
+            # for the task (proc_single_open), so the open succeeds and the first read is ESRCH.
+            # (A walk that starts after the reap never gets here: the reap took the names back.)
+            return None
         if process.state != ProcessState.RUNNING:
             if self.spec.memory_at_open:
                 raise ProcFSError(errno.ESRCH, "a zombie has no address space")
