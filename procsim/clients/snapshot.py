@@ -3,7 +3,9 @@
 Files become regular files with the content a reader got, links become symlinks, and entries
 whose read failed (a zombie's `environ`, for instance) are left out and listed in
 DIR/.procsim-snapshot-errors.  `sim/` (the simulation's own files) and `self` (which depends on
-who reads) are not copied.  A static copy cannot show errno behaviour or change over time.
+who reads) are not copied.  `net`, under linux a link to `self/net` as on Linux, is copied as the
+directory it leads to: the machine has one network namespace, whoever reads.  A static copy
+cannot show errno behaviour or change over time.
 
 DIR may belong to another user, who can plant links in it while the copy runs.  Every write
 goes through a directory file descriptor and creates its name with O_EXCL | O_NOFOLLOW
@@ -18,6 +20,7 @@ from pathlib import Path
 from ..safe_files import OPEN_DIRECTORY, write_file_in
 
 SKIP_AT_ROOT = {"sim", "self"}
+FOLLOWED_AT_ROOT = {"net"}  # a link into `self`, which is not copied: copied as its directory
 ERRORS = ".procsim-snapshot-errors"
 
 
@@ -48,10 +51,11 @@ def snapshot(mountpoint: str, destination: str) -> tuple[int, list[str]]:
         for entry in entries:
             if src == source and entry.name in SKIP_AT_ROOT:
                 continue
+            followed = src == source and entry.name in FOLLOWED_AT_ROOT
             try:
-                if entry.is_symlink():
+                if entry.is_symlink() and not followed:
                     os.symlink(os.readlink(entry.path), entry.name, dir_fd=dst_fd)
-                elif entry.is_dir(follow_symlinks=False):
+                elif entry.is_dir(follow_symlinks=followed):
                     os.mkdir(entry.name, 0o755, dir_fd=dst_fd)
                     child_fd = os.open(entry.name, OPEN_DIRECTORY, dir_fd=dst_fd)
                     try:

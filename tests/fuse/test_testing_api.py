@@ -86,6 +86,8 @@ def test_snapshot_writes_the_tree_as_plain_files(mount_system, tmp_path):
     assert os.readlink(out / "1" / "fd" / "0") == "/dev/null"  # init: a daemon, no terminal
     assert os.readlink(out / "2" / "fd" / "0") == "/dev/tty0"  # the login shell's terminal
     assert not (out / "sim").exists() and not (out / "self").exists()
+    assert (out / "net" / "dev").read_text().startswith("Inter-|")  # net: the machine's, as a directory
+    assert (out / "1" / "net" / "dev").read_text() == (out / "net" / "dev").read_text()
     assert "4/environ: No such process" in (out / ".procsim-snapshot-errors").read_text()
     import psutil
     old, psutil.PROCFS_PATH = psutil.PROCFS_PATH, str(out)
