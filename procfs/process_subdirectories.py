@@ -88,10 +88,8 @@ class HostFdDirectory(FdDirectory):
 
 
 class HostFdInfoDirectory(FdInfoDirectory, HostFdDirectory):
-    """fdinfo/ of a host caller's own view: the caller's own, as the host shows them."""
-
-    def names(self, process: Process) -> list[str]:
-        return HostFdDirectory.names(self, process)
+    """fdinfo/ of a host caller's own view: the caller's own, as the host shows them (its names
+    are HostFdDirectory's, its permission checks FdInfoDirectory's)."""
 
     def entry(self, process: Process, name: str) -> Node:
         host_pid = self.host_pid()
